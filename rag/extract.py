@@ -1,0 +1,130 @@
+"""The extractive step: score the sentences of the retrieved passages against the question and pick
+the quotes.
+
+A sentence's score mixes three kinds of evidence, all cheap at question time because the sentence
+vectors were computed when the passages were indexed:
+
+* ``cosine``  - similarity of the sentence vector to the question vector;
+* ``lexical`` - the IDF-weighted share of the question's terms that the sentence contains;
+* ``passage`` - the retrieval score of the passage it stands in, scaled to the best candidate.
+
+The weights were fitted on the answerable questions of the SQuAD 2.0 half
+(``python -m eval.fit_answering``) and live in ``rag/data/answering.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.bm25 import terms
+from index.store import PassageIndex
+from rag.retrieve import Scored
+
+DUPLICATE_OVERLAP = 0.6
+"""Quotes sharing more than this share of their terms say the same thing; keep one."""
+
+
+@dataclass(frozen=True)
+class SentenceWeights:
+    cosine: float = 0.45
+    lexical: float = 0.35
+    passage: float = 0.20
+    extra_quote_ratio: float = 0.9
+    max_quotes: int = 2
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A candidate quote: absolute offsets in its document and the evidence behind its score."""
+
+    row: int
+    rank: int
+    start: int
+    end: int
+    text: str
+    cosine: float
+    lexical: float
+    passage: float
+    score: float
+    terms: frozenset[str]
+
+
+def lexical_coverage(
+    question_terms: list[str], sentence_terms: frozenset[str], idf: dict[str, float]
+) -> float:
+    total = sum(idf.get(t, 0.0) for t in set(question_terms))
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(t, 0.0) for t in set(question_terms) if t in sentence_terms) / total
+
+
+def score_sentences(
+    index: PassageIndex,
+    scored: Scored,
+    vector: np.ndarray,
+    question_terms: list[str],
+    idf: dict[str, float],
+    depth: int,
+    weights: SentenceWeights,
+) -> list[ScoredSentence]:
+    """Score every sentence of the ``depth`` best passages, best first."""
+    top = scored.fused[:depth]
+    best = float(top.max()) if len(top) and top.max() > 0 else 1.0
+    out = []
+    for rank, (row, fused) in enumerate(zip(scored.rows[:depth], top), start=1):
+        passage = index.passages[int(row)]
+        cosines = index.sentence_vectors_of(int(row)) @ vector
+        for (start, end), cosine in zip(passage.sentences, cosines):
+            text = passage.text[start - passage.start : end - passage.start]
+            sentence_terms = frozenset(terms(text))
+            lexical = lexical_coverage(question_terms, sentence_terms, idf)
+            passage_score = float(fused) / best
+            score = (
+                weights.cosine * float(cosine)
+                + weights.lexical * lexical
+                + weights.passage * passage_score
+            )
+            out.append(
+                ScoredSentence(
+                    row=int(row),
+                    rank=rank,
+                    start=start,
+                    end=end,
+                    text=text,
+                    cosine=float(cosine),
+                    lexical=lexical,
+                    passage=passage_score,
+                    score=score,
+                    terms=sentence_terms,
+                )
+            )
+    out.sort(key=lambda s: (-s.score, s.rank, s.start))
+    return out
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 1.0 if a == b else 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def select_quotes(
+    sentences: list[ScoredSentence], question_terms: list[str], weights: SentenceWeights
+) -> list[ScoredSentence]:
+    """The best sentence, plus sentences from other passages that score nearly as well and add
+    question terms or content the earlier quotes lack (never a duplicate)."""
+    if not sentences:
+        return []
+    best = sentences[0]
+    chosen = [best]
+    for s in sentences[1:]:
+        if len(chosen) >= weights.max_quotes or s.score < weights.extra_quote_ratio * best.score:
+            break
+        if any(s.row == c.row for c in chosen):
+            continue
+        if any(_overlap(s.terms, c.terms) > DUPLICATE_OVERLAP for c in chosen):
+            continue
+        chosen.append(s)
+    return chosen

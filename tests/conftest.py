@@ -1,0 +1,85 @@
+"""Shared fixtures: no network, a fake embedder for unit tests, the real model for behaviour tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RAG_SHARED_DATA", REPO.parent / "shared" / "data"))
+CORPUS_FILE = REPO / "rag" / "data" / "corpus" / "security-index-2008-lavrov-interview.txt"
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection that leaves the machine: the product must work offline.
+
+    Loopback stays open for the tests that drive the local web app.
+    """
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if self.family == socket.AF_UNIX or str(host).startswith(_LOOPBACK):
+            return real_connect(self, address)
+        raise RuntimeError(f"network access attempted in a test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words hashing embedder: texts sharing words get similar vectors."""
+
+    name = "fake-hash-embedder"
+    sha256 = "0" * 64
+    dimension = 64
+    max_tokens = 256
+
+    def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "little")
+                out[i] += np.random.default_rng(seed).standard_normal(self.dimension)
+            norm = np.linalg.norm(out[i])
+            out[i] = out[i] / norm if norm else np.eye(self.dimension, dtype=np.float32)[0]
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # noqa: ANN201
+    """The bundled all-MiniLM-L6-v2, loaded once for the session."""
+    from rag.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder().load()
+
+
+@pytest.fixture(scope="session")
+def default_rag(real_embedder, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
+    """A RAG over the bundled corpus with the real model, built once for the session."""
+    from rag.pipeline import RAG
+
+    return RAG.open_default(tmp_path_factory.mktemp("default") / "index", embedder=real_embedder)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared evaluation data not found at {SHARED_DATA} (set RAG_SHARED_DATA)")
+    return SHARED_DATA
