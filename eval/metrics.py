@@ -306,3 +306,89 @@ def abstention_accuracy(
         "hasans_total": len(has),
         "noans_total": len(no),
     }
+
+
+# --- curves ------------------------------------------------------------------------------------
+
+
+def recall_curve(
+    ranked: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]], max_k: int
+) -> list[float]:
+    """Mean recall@k for k = 1..max_k, as pytrec_eval's ``recall_k`` defines it.
+
+    Args:
+        ranked: Query id -> document ids, best first (each id once).
+        qrels: Query id -> {document id: grade}; a grade > 0 is relevant.
+        max_k: The deepest cutoff.
+
+    Returns:
+        ``max_k`` values; value ``i`` is the recall at ``k = i + 1``, averaged over the queries
+        of ``qrels`` with a relevant document (a query missing from ``ranked`` scores 0).
+
+    Raises:
+        InvalidInputError: If ``max_k <= 0`` or no query of ``qrels`` has a relevant document.
+    """
+    if max_k <= 0:
+        raise InvalidInputError(f"max_k must be positive, got {max_k}")
+    totals = np.zeros(max_k, dtype=float)
+    judged = 0
+    for q, docs in qrels.items():
+        relevant = {str(d) for d, r in docs.items() if int(r) > 0}
+        if not relevant:
+            continue
+        judged += 1
+        hits = np.array([d in relevant for d in list(ranked.get(q, ()))[:max_k]], dtype=float)
+        found = np.zeros(max_k, dtype=float)
+        found[: len(hits)] = np.cumsum(hits)
+        if len(hits) < max_k:
+            found[len(hits) :] = found[len(hits) - 1] if len(hits) else 0.0
+        totals += found / len(relevant)
+    if judged == 0:
+        raise InvalidInputError("qrels hold no query with a relevant document: nothing to score")
+    return [float(v) for v in totals / judged]
+
+
+def abstention_curve(
+    confidences: Sequence[float], correct: Sequence[bool], answerable: Sequence[bool]
+) -> list[tuple[float, float, float, float]]:
+    """What answering only at confidence >= a threshold would give, for every threshold.
+
+    Args:
+        confidences: Each question's confidence.
+        correct: Whether the answer the system gives when it does answer is right; an
+            unanswerable question's answer is never right, whatever this says.
+        answerable: Whether each question has an answer.
+
+    Returns:
+        One ``(threshold, coverage, answered_accuracy, overall_accuracy)`` per distinct
+        confidence, highest threshold first, where ``coverage`` and ``answered_accuracy`` are
+        those of ``accuracy_coverage`` and ``overall_accuracy`` also counts each unanswerable
+        question left unanswered as right: (right answers + right abstentions) / questions.
+
+    Raises:
+        InvalidInputError: If the sequences differ in length.
+    """
+    n = len(confidences)
+    if len(answerable) != n:
+        raise InvalidInputError(
+            f"confidences ({n}) and answerable ({len(answerable)}) differ in length"
+        )
+    if len(correct) != n:
+        raise InvalidInputError(f"confidences ({n}) and correct ({len(correct)}) differ in length")
+    right_answer = [bool(c) and bool(a) for c, a in zip(correct, answerable)]
+    curve = accuracy_coverage(confidences, right_answer)
+    if not curve:
+        return []
+    unanswerable = sum(1 for a in answerable if not a)
+    order = sorted(range(n), key=lambda i: -float(confidences[i]))
+    out: list[tuple[float, float, float, float]] = []
+    pos = right = covered_noans = 0
+    for threshold, coverage, accuracy in curve:
+        while pos < n and float(confidences[order[pos]]) >= threshold:
+            i = order[pos]
+            right += right_answer[i]
+            covered_noans += not answerable[i]
+            pos += 1
+        overall = (right + unanswerable - covered_noans) / n
+        out.append((threshold, coverage, accuracy, overall))
+    return out

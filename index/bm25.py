@@ -19,6 +19,9 @@ from rag.config import IndexConfig
 from rag.errors import IndexCorruptError
 
 logger = logging.getLogger(__name__)
+# bm25s sets its logger to DEBUG when imported, so "Building index from IDs objects" reaches any
+# handler an application configured (the CLI printed it without -v): let the application decide.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 STOPWORDS = "en"
 _stemmer = Stemmer.Stemmer("english")

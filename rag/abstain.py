@@ -1,10 +1,10 @@
 """Calibrated abstention: a confidence in [0, 1] and a threshold, both fitted on data.
 
-The confidence is a logistic model over evidence of the best quote (its similarity to the question,
-the share of the question's terms it holds, the retrieval similarity of its passage, and the margin
-over the runner-up). ``python -m eval.fit_answering`` fits it on the SQuAD 2.0 half (answerable
-questions whose quote holds the gold answer vs unanswerable ones) plus off-topic questions about the
-default corpus, and writes ``rag/data/answering.json``; nothing here is a hand-set number.
+The confidence is a logistic model over evidence of the best quote (see
+``rag.answer.evidence_features``). ``python -m eval.fit_answering`` fits it on the SQuAD 2.0 half
+(answerable questions whose quote holds a gold answer vs the rest) plus off-topic questions about
+the default corpus, and writes ``rag/data/answering.json``; nothing here is a hand-set number (the
+defaults below only serve an unfitted checkout).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rag.errors import InvalidInputError, ModelError
 from rag.extract import SentenceWeights
 
 CONFIG_PATH = Path(__file__).resolve().parent / "data" / "answering.json"
-FEATURES = ("cosine", "lexical", "passage_cosine", "margin")
+FEATURES = ("cosine", "lexical", "passage_cosine", "passage_lexical", "missing_rare", "margin")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class AnsweringConfig:
 
     weights: SentenceWeights = field(default_factory=SentenceWeights)
     abstention: AbstentionModel = field(
-        default_factory=lambda: AbstentionModel((6.0, 3.0, 3.0, 4.0), -6.0, 0.5)
+        default_factory=lambda: AbstentionModel((4.0, 2.0, 2.0, 2.0, -2.0, 4.0), -4.0, 0.5)
     )
     provenance: dict[str, Any] = field(default_factory=dict)
 

@@ -10,17 +10,25 @@ import dataclasses
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from index.bm25 import terms
-from rag.abstain import AnsweringConfig, load_config
+from index.store import PassageIndex
+from rag.abstain import FEATURES, AnsweringConfig, load_config
 from rag.config import check_k
 from rag.errors import InvalidInputError
-from rag.extract import ScoredSentence, score_sentences, select_quotes
+from rag.extract import (
+    ScoredSentence,
+    lexical_coverage,
+    score_sentences,
+    select_quotes,
+    sentence_terms_of,
+)
 from rag.followup import resolve_query
 from rag.retrieve import Retriever, Scored
-from rag.short_answer import short_answer
+from rag.short_answer import question_type, short_answer
 from rag.types import Answer, Citation, Hit, Turn
 
 logger = logging.getLogger(__name__)
@@ -32,6 +40,48 @@ keeps the work for a pasted 100,000-character text bounded."""
 EXTRACT_DEPTH = 8
 """Passages whose sentences compete for the quote; more than are shown, as the best sentence often
 sits in a passage ranked a little lower."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the answer is decided on: the ranked candidates and the abstention features."""
+
+    scored: Scored
+    sentences: list[ScoredSentence]
+    query_terms: list[str]
+    features: dict[str, float]
+
+
+def evidence_features(
+    index: PassageIndex,
+    sentences: list[ScoredSentence],
+    vector: np.ndarray,
+    query_terms: list[str],
+    idf: dict[str, float],
+) -> dict[str, float]:
+    """The features of ``rag.abstain.FEATURES`` for the best sentence.
+
+    Besides the best sentence's own scores: how similar its whole passage is to the question, how
+    much of the question the passage covers, how rare the rarest question term that the passage
+    lacks is (an unanswerable question often names something the text never mentions), and the
+    best sentence's lead over the best sentence of another passage.
+    """
+    if not sentences:
+        return dict.fromkeys(FEATURES, 0.0)
+    best = sentences[0]
+    passage = index.passages[best.row]
+    passage_terms = sentence_terms_of(passage.text)
+    top_idf = max((idf.get(t, 0.0) for t in query_terms), default=0.0)
+    missing = [idf.get(t, 0.0) for t in query_terms if t not in passage_terms]
+    runner_up = next((s.score for s in sentences[1:] if s.row != best.row), 0.0)
+    return {
+        "cosine": best.cosine,
+        "lexical": best.lexical,
+        "passage_cosine": float(index.vectors_of(np.array([best.row]))[0] @ vector),
+        "passage_lexical": lexical_coverage(query_terms, passage_terms, idf),
+        "missing_rare": max(missing, default=0.0) / top_idf if top_idf > 0 else 1.0,
+        "margin": best.score - runner_up,
+    }
 
 
 def check_question(question: object) -> tuple[str, list[str]]:
@@ -82,6 +132,26 @@ class Answerer:
         timings["total"] = (time.perf_counter() - started) * 1000
         return _replace(answer, timings_ms=timings, warnings=tuple(warnings))
 
+    def weigh(self, query: str, vector: np.ndarray, k: int = 5) -> Evidence:
+        """Retrieve and score the candidate sentences of an encoded query, and compute the
+        features the abstention model reads (the fitting script calls this too)."""
+        index = self.retriever.index
+        scored = self.retriever.score(query, vector, max(k, EXTRACT_DEPTH))
+        query_terms = terms(query)
+        idf = index.bm25.idf(query_terms)
+        sentences = score_sentences(
+            index,
+            scored,
+            vector,
+            query_terms,
+            idf,
+            EXTRACT_DEPTH,
+            self.config.weights,
+            question_type(query),
+        )
+        features = evidence_features(index, sentences, vector, query_terms, idf)
+        return Evidence(scored, sentences, query_terms, features)
+
     def answer_encoded(
         self,
         question: str,
@@ -93,21 +163,12 @@ class Answerer:
     ) -> Answer:
         """Answer with the query already encoded (the eval harness encodes in batches)."""
         started = time.perf_counter()
-        index = self.retriever.index
-        scored = self.retriever.score(query, vector, max(k, EXTRACT_DEPTH))
-        retrieved = time.perf_counter()
-        hits = self.retriever.hits(scored, k)
-        query_terms = terms(query)
-        idf = index.bm25.idf(query_terms)
-        weights = self.config.weights
-        sentences = score_sentences(index, scored, vector, query_terms, idf, EXTRACT_DEPTH, weights)
-        features = self.features(sentences, scored, vector)
-        confidence = self.config.abstention.confidence(features) if sentences else 0.0
+        evidence = self.weigh(query, vector, k)
+        sentences = evidence.sentences
+        hits = self.retriever.hits(evidence.scored, k)
+        confidence = self.config.abstention.confidence(evidence.features) if sentences else 0.0
         threshold = self.config.abstention.threshold if strictness is None else strictness
-        timings = {
-            "retrieve": (retrieved - started) * 1000,
-            "extract": (time.perf_counter() - retrieved) * 1000,
-        }
+        timings = {"retrieve_extract": (time.perf_counter() - started) * 1000}
         if not sentences or confidence < threshold:
             return Answer(
                 question=question,
@@ -119,7 +180,7 @@ class Answerer:
                 timings_ms=timings,
                 query=query,
             )
-        quotes = select_quotes(sentences, query_terms, weights)
+        quotes = select_quotes(sentences, evidence.query_terms, self.config.weights)
         citations = tuple(self._cite(n, s) for n, s in enumerate(quotes, start=1))
         short = short_answer(question, quotes[0].text)
         short_text = None
@@ -134,27 +195,11 @@ class Answerer:
             abstained=False,
             confidence=confidence,
             citations=citations,
-            passages=tuple(_with_cited_first(hits, scored, quotes, self.retriever)),
+            passages=tuple(_with_cited_first(hits, evidence.scored, quotes, self.retriever)),
             timings_ms=timings,
             query=query,
             short_answer_span=short_span,
         )
-
-    def features(
-        self, sentences: list[ScoredSentence], scored: Scored, vector: np.ndarray
-    ) -> dict[str, float]:
-        """The evidence the abstention model weighs (see ``rag.abstain.FEATURES``)."""
-        if not sentences:
-            return {"cosine": 0.0, "lexical": 0.0, "passage_cosine": 0.0, "margin": 0.0}
-        best = sentences[0]
-        passage_vector = self.retriever.index.vectors_of(np.array([best.row]))[0]
-        runner_up = next((s.score for s in sentences[1:] if s.row != best.row), 0.0)
-        return {
-            "cosine": best.cosine,
-            "lexical": best.lexical,
-            "passage_cosine": float(passage_vector @ vector),
-            "margin": best.score - runner_up,
-        }
 
     def _cite(self, n: int, sentence: ScoredSentence) -> Citation:
         passage = self.retriever.index.passages[sentence.row]

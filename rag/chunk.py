@@ -118,15 +118,19 @@ class Chunker:
             if pending is not None and self.fits(text[pending[0] : e]):
                 s = pending[0]
             elif pending is not None:
-                merged.append(pending)
+                self._append_to_previous(text, merged, pending)
             pending = None
             if self._count(text[s:e]) < self.config.min_tokens:
                 pending = (s, e)
             else:
                 merged.append((s, e))
         if pending is not None:
-            if merged and self.fits(text[merged[-1][0] : pending[1]]):
-                merged[-1] = (merged[-1][0], pending[1])
-            else:
-                merged.append(pending)
+            self._append_to_previous(text, merged, pending)
         return merged
+
+    def _append_to_previous(self, text: str, merged: list[Span], span: Span) -> None:
+        """Join a fragment the next piece cannot take to the previous piece, if it fits there."""
+        if merged and self.fits(text[merged[-1][0] : span[1]]):
+            merged[-1] = (merged[-1][0], span[1])
+        else:
+            merged.append(span)

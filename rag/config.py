@@ -54,7 +54,7 @@ class FusionConfig:
     """
 
     method: FusionMethod = "convex"
-    alpha: float = 0.5
+    alpha: float = 0.6
     rrf_k: int = 60
     depth: int = 100
 

@@ -1,12 +1,14 @@
 """The extractive step: score the sentences of the retrieved passages against the question and pick
 the quotes.
 
-A sentence's score mixes three kinds of evidence, all cheap at question time because the sentence
+A sentence's score mixes four kinds of evidence, all cheap at question time because the sentence
 vectors were computed when the passages were indexed:
 
 * ``cosine``  - similarity of the sentence vector to the question vector;
 * ``lexical`` - the IDF-weighted share of the question's terms that the sentence contains;
-* ``passage`` - the retrieval score of the passage it stands in, scaled to the best candidate.
+* ``passage`` - the retrieval score of the passage it stands in, scaled to the best candidate;
+* ``answer_type`` - 1 when the sentence holds a span of the type the question asks for (a date
+  for "when", a figure for "how many") that the question does not already contain.
 
 The weights were fitted on the answerable questions of the SQuAD 2.0 half
 (``python -m eval.fit_answering``) and live in ``rag/data/answering.json``.
@@ -14,6 +16,7 @@ The weights were fitted on the answerable questions of the SQuAD 2.0 half
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +24,7 @@ import numpy as np
 from index.bm25 import terms
 from index.store import PassageIndex
 from rag.retrieve import Scored
+from rag.short_answer import AnswerType, has_typed_answer
 
 DUPLICATE_OVERLAP = 0.6
 """Quotes sharing more than this share of their terms say the same thing; keep one."""
@@ -28,9 +32,10 @@ DUPLICATE_OVERLAP = 0.6
 
 @dataclass(frozen=True)
 class SentenceWeights:
-    cosine: float = 0.45
-    lexical: float = 0.35
-    passage: float = 0.20
+    cosine: float = 0.5
+    lexical: float = 0.4
+    passage: float = 0.1
+    answer_type: float = 0.0
     extra_quote_ratio: float = 0.9
     max_quotes: int = 2
 
@@ -47,8 +52,15 @@ class ScoredSentence:
     cosine: float
     lexical: float
     passage: float
+    typed: float
     score: float
     terms: frozenset[str]
+
+
+@functools.lru_cache(maxsize=65_536)
+def sentence_terms_of(text: str) -> frozenset[str]:
+    """A sentence's BM25 terms, cached: the same sentences come back question after question."""
+    return frozenset(terms(text))
 
 
 def lexical_coverage(
@@ -68,8 +80,14 @@ def score_sentences(
     idf: dict[str, float],
     depth: int,
     weights: SentenceWeights,
+    answer_type: AnswerType = "other",
 ) -> list[ScoredSentence]:
-    """Score every sentence of the ``depth`` best passages, best first."""
+    """Score every sentence of the ``depth`` best passages, best first.
+
+    ``answer_type`` (from ``rag.short_answer.question_type``) adds the fourth kind of evidence: the
+    sentence holds a span of that type (a date for "when") that the question does not.
+    """
+    question_set = set(question_terms)
     top = scored.fused[:depth]
     best = float(top.max()) if len(top) and top.max() > 0 else 1.0
     out = []
@@ -78,13 +96,19 @@ def score_sentences(
         cosines = index.sentence_vectors_of(int(row)) @ vector
         for (start, end), cosine in zip(passage.sentences, cosines):
             text = passage.text[start - passage.start : end - passage.start]
-            sentence_terms = frozenset(terms(text))
+            sentence_terms = sentence_terms_of(text)
             lexical = lexical_coverage(question_terms, sentence_terms, idf)
             passage_score = float(fused) / best
+            typed = (
+                float(has_typed_answer(answer_type, text, question_set))
+                if weights.answer_type or answer_type != "other"
+                else 0.0
+            )
             score = (
                 weights.cosine * float(cosine)
                 + weights.lexical * lexical
                 + weights.passage * passage_score
+                + weights.answer_type * typed
             )
             out.append(
                 ScoredSentence(
@@ -96,6 +120,7 @@ def score_sentences(
                     cosine=float(cosine),
                     lexical=lexical,
                     passage=passage_score,
+                    typed=typed,
                     score=score,
                     terms=sentence_terms,
                 )

@@ -22,7 +22,7 @@ from index.manifest import MANIFEST
 from index.store import PassageIndex
 from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k
 from rag.embed import Embedder, default_embedder
-from rag.errors import EmptyCorpusError, IndexNotFoundError
+from rag.errors import EmptyCorpusError, IndexNotFoundError, IndexStoreError
 from rag.indexing import IndexReport, index_files, remove_files
 from rag.ingest import document_from_text
 from rag.retrieve import Retriever
@@ -114,9 +114,16 @@ class RAG:
 
     @contextlib.contextmanager
     def _file_lock(self, *, shared: bool) -> Iterator[None]:
-        self.index_dir.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.index_dir.parent / f".{self.index_dir.name}.lock"
-        with lock_path.open("a") as f:
+        try:
+            self.index_dir.parent.mkdir(parents=True, exist_ok=True)
+            lock_file = lock_path.open("a")
+        except OSError as e:
+            raise IndexStoreError(
+                f"cannot use {self.index_dir} as an index directory ({e.strerror or e}): "
+                "choose a folder you can write to"
+            ) from e
+        with lock_file as f:
             fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
@@ -125,20 +132,21 @@ class RAG:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[PassageIndex]:
-        """Yield the up-to-date index for a change, then save it atomically."""
+        """Yield a fresh copy of the up-to-date index for a change, then save it atomically.
+
+        The change is made to a copy read from disk, never to the index that searches in other
+        threads are reading; it replaces that one only once saved. A failed change leaves both
+        the disk and the loaded index as they were.
+        """
         with self._lock, self._file_lock(shared=False):
-            if self.exists():
-                if self._index is None or self._stale():
-                    self._load()
-            else:
-                self._index = self._index or self._new_index()
-            assert self._index is not None
-            try:
-                yield self._index
-                self._index.save(self.index_dir)
-            except BaseException:
-                self._index = None  # drop the half-applied change; the disk still has the last save
-                raise
+            index = (
+                PassageIndex.load(self.index_dir, self.embedder)
+                if self.exists()
+                else self._new_index()
+            )
+            yield index
+            index.save(self.index_dir)
+            self._index = index
             self._stamp = self._disk_stamp()
 
     # ----------------------------------------------------------------- writing

@@ -17,8 +17,17 @@ from index.bm25 import terms
 
 AnswerType = Literal["date", "number", "person", "place", "entity", "other"]
 
-MAX_GENERIC_TOKENS = 6
+MAX_GENERIC_TOKENS = 8
 """Longest answer offered for questions with no type; longer ones are the whole quote's job."""
+TYPE_BONUS = 2.0
+"""A span of the expected type (a date for "when") beats any untyped one."""
+PREFERRED_TOKENS = 8
+LENGTH_PENALTY = 0.02
+CONTENT_BONUS = 0.05
+"""Between equally close runs, the one with more words carries more of the answer."""
+NAME_BONUS = 0.15
+"""'What/which X' questions mostly ask for a named thing or a figure."""
+"""SQuAD answers are short (three tokens on average); longer runs pay a little per token."""
 
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -51,10 +60,22 @@ _CAPITALISED = re.compile(
 _TOKEN = re.compile(r"[^\W_]+(?:['’.,-][^\W_]+)*|[^\w\s]", re.UNICODE)
 _SEGMENT_BREAK = re.compile(r"[,;:()\[\]–—\"“”«»]")
 _EDGE_WORDS = frozenset(
-    """a an the and or but of in on at to by for from with as is was were are be been being that
-    which who whom whose this these those it its their his her than then also has have had
-    not""".split()
+    """a an the and or but nor of in on at to by for from with without as is was were are be been
+    being am that which who whom whose what when where why how this these those it its their his
+    her than then also has have had having not no i we you they he she me us them our ours your my
+    mine theirs there here such so very too will would can could should may might must do does did
+    doing about above across after against along among amongst around before behind below beneath
+    beside besides between beyond during except inside into near off onto out outside over past
+    since through throughout till toward towards under underneath until unto up upon via within
+    although though even if unless whereas while because however therefore thus hence moreover
+    furthermore nevertheless meanwhile otherwise instead still yet already just only mainly mostly
+    largely particularly especially generally usually often sometimes always never ever again
+    more most less least many much several some any each every all both either neither few other
+    another own same various certain including like e.g. i.e. etc per whether one ones s""".split()
 )
+_LOCATIVE = frozenset("in at from near to into across within throughout outside".split())
+MAX_LABEL_TOKENS = 3
+PREPOSITION_BONUS = 0.5
 _LEADING_CAPITALS = frozenset(
     "The A An In On At By For From With As It This That These Those He She They We I".split()
 )
@@ -92,13 +113,6 @@ _TYPE_RULES: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
 )
 
 
-@dataclass(frozen=True)
-class Candidate:
-    start: int
-    end: int
-    kind: AnswerType
-
-
 def question_type(question: str) -> AnswerType:
     for pattern, kind in _TYPE_RULES:
         if pattern.search(question):
@@ -106,12 +120,65 @@ def question_type(question: str) -> AnswerType:
     return "other"
 
 
-def _candidates(sentence: str, kind: AnswerType) -> list[Candidate]:
-    found: list[Candidate] = []
+@dataclass(frozen=True)
+class _Token:
+    start: int
+    end: int
+    text: str
+    in_question: bool
+    is_break: bool
+
+
+def _tokens(sentence: str, question_terms: set[str]) -> list[_Token]:
+    return [
+        _Token(
+            m.start(),
+            m.end(),
+            m.group(),
+            bool(set(terms(m.group())) & question_terms),
+            bool(_SEGMENT_BREAK.fullmatch(m.group())),
+        )
+        for m in _TOKEN.finditer(sentence)
+    ]
+
+
+def _trim(tokens: list[_Token]) -> list[_Token]:
+    """Drop function words and punctuation from both edges of a run."""
+    while tokens and (tokens[0].text.lower() in _EDGE_WORDS or not tokens[0].text[0].isalnum()):
+        tokens = tokens[1:]
+    while tokens and (tokens[-1].text.lower() in _EDGE_WORDS or not tokens[-1].text[0].isalnum()):
+        tokens = tokens[:-1]
+    return tokens
+
+
+def _gaps(tokens: list[_Token]) -> list[list[_Token]]:
+    """Runs of tokens the question does not contain, cut at punctuation; a long run gives its two
+    ends (the words next to the question's words), since that is where answers stand."""
+    runs: list[list[_Token]] = []
+    current: list[_Token] = []
+    for tok in [*tokens, None]:
+        if tok is None or tok.in_question or tok.is_break:
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(tok)
+    out = []
+    for run in runs:
+        run = _trim(run)
+        if len(run) > MAX_GENERIC_TOKENS:
+            out += [_trim(run[:MAX_GENERIC_TOKENS]), _trim(run[-MAX_GENERIC_TOKENS:])]
+        elif run:
+            out.append(run)
+    return [r for r in out if r]
+
+
+def _typed(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     if kind == "date":
-        found += [Candidate(m.start(), m.end(), "date") for m in _DATE.finditer(sentence)]
+        return [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
     if kind == "number":
-        found += [Candidate(m.start(), m.end(), "number") for m in _NUMBER.finditer(sentence)]
+        return [(m.start(), m.end()) for m in _NUMBER.finditer(sentence)]
+    spans = []
     if kind in ("person", "place", "entity"):
         for m in _CAPITALISED.finditer(sentence):
             start, text = m.start(), m.group()
@@ -120,77 +187,78 @@ def _candidates(sentence: str, kind: AnswerType) -> list[Candidate]:
                 if not rest:
                     continue
                 start, text = start + len(first) + 1, rest
-            found.append(Candidate(start, start + len(text.rstrip(".,")), kind))
-    return found + _generic(sentence)
+            spans.append((start, start + len(text.rstrip(".,"))))
+    return spans
 
 
-def _generic(sentence: str) -> list[Candidate]:
-    """Runs of tokens inside a punctuation-delimited segment, trimmed of function words."""
-    out = []
-    for seg in re.split(f"(?={_SEGMENT_BREAK.pattern})", sentence):
-        offset = sentence.find(seg)
-        tokens = [
-            (m.start() + offset, m.end() + offset, m.group())
-            for m in _TOKEN.finditer(seg)
-            if not _SEGMENT_BREAK.fullmatch(m.group())
-        ]
-        while tokens and tokens[0][2].lower() in _EDGE_WORDS:
-            tokens.pop(0)
-        while tokens and (tokens[-1][2].lower() in _EDGE_WORDS or not tokens[-1][2][0].isalnum()):
-            tokens.pop()
-        if tokens:
-            out.append(Candidate(tokens[0][0], tokens[-1][1], "other"))
-    return out
+def _without_question_words(tokens: list[_Token], start: int, end: int) -> list[_Token]:
+    """The longest run of a typed span's tokens that the question does not contain."""
+    inside = [t for t in tokens if t.start >= start and t.end <= end]
+    best: list[_Token] = []
+    run: list[_Token] = []
+    for tok in [*inside, None]:
+        if tok is None or tok.in_question:
+            if len(run) > len(best):
+                best = run
+            run = []
+        else:
+            run.append(tok)
+    return best
 
 
-def _question_positions(sentence: str, question_terms: set[str]) -> list[int]:
-    return [m.start() for m in _TOKEN.finditer(sentence) if set(terms(m.group())) & question_terms]
+def _drop_label(tokens: list[_Token]) -> list[_Token]:
+    """Drop a leading speaker or section label ("LAVROV:", "Note:") from the candidates."""
+    for i, tok in enumerate(tokens[:MAX_LABEL_TOKENS + 1]):
+        if tok.text == ":":
+            return tokens[i + 1 :]
+    return tokens
 
 
-def _strip_question_words(sentence: str, cand: Candidate, question_terms: set[str]) -> Candidate:
-    """Keep the longest run of the candidate's tokens that the question does not contain."""
-    tokens = list(_TOKEN.finditer(sentence[cand.start : cand.end]))
-    best: tuple[int, int] | None = None
-    run_start: int | None = None
-    for i, tok in enumerate([*tokens, None]):
-        is_q = tok is None or bool(set(terms(tok.group())) & question_terms)
-        if not is_q and run_start is None:
-            run_start = i
-        if is_q and run_start is not None:
-            if best is None or i - run_start > best[1] - best[0]:
-                best = (run_start, i)
-            run_start = None
-    if best is None:
-        return Candidate(cand.start, cand.start, cand.kind)
-    first, last = tokens[best[0]], tokens[best[1] - 1]
-    if cand.kind != "other":  # a typed span ("March 27, 2008") keeps its inner punctuation
-        return Candidate(cand.start + first.start(), cand.start + last.end(), cand.kind)
-    run = _generic(sentence[cand.start + first.start() : cand.start + last.end()])
-    if not run:
-        return Candidate(cand.start, cand.start, cand.kind)
-    base = cand.start + first.start()
-    return Candidate(base + run[0].start, base + run[0].end, cand.kind)
+def _context_bonus(tokens: list[_Token], first: int, kind: AnswerType) -> float:
+    """Places follow "in/at/from..."; people rarely do."""
+    before = tokens[first - 1].text.lower() if first > 0 else ""
+    if kind == "place":
+        return PREPOSITION_BONUS if before in _LOCATIVE else 0.0
+    if kind == "person":
+        return -PREPOSITION_BONUS if before in _LOCATIVE else 0.0
+    return 0.0
+
+
+def has_typed_answer(kind: AnswerType, sentence: str, question_terms: set[str]) -> bool:
+    """Whether ``sentence`` holds a span of the expected type that the question does not already
+    contain (a date for a "when" question): a strong sign the sentence answers it."""
+    if kind == "other":
+        return False
+    tokens = _drop_label(_tokens(sentence, question_terms))
+    return any(_without_question_words(tokens, s, e) for s, e in _typed(sentence, kind))
 
 
 def short_answer(question: str, sentence: str) -> tuple[int, int] | None:
     """The ``(start, end)`` of the short answer inside ``sentence``, or None if none fits."""
     kind = question_type(question)
-    question_terms = set(terms(question))
-    anchors = _question_positions(sentence, question_terms)
-    best: tuple[float, Candidate] | None = None
-    for cand in _candidates(sentence, kind):
-        cand = _strip_question_words(sentence, cand, question_terms)
-        n_tokens = len(_TOKEN.findall(sentence[cand.start : cand.end]))
-        if n_tokens == 0 or (cand.kind == "other" and n_tokens > MAX_GENERIC_TOKENS * 2):
-            continue
-        distance = min((abs(a - cand.start) for a in anchors), default=len(sentence))
+    tokens = _drop_label(_tokens(sentence, set(terms(question))))
+    anchors = [i for i, t in enumerate(tokens) if t.in_question]
+    position = {id(t): i for i, t in enumerate(tokens)}
+    candidates = [(run, False) for run in _gaps(tokens)]
+    for start, end in _typed(sentence, kind):
+        run = _without_question_words(tokens, start, end)
+        if run:
+            candidates.append((run, True))
+    best: tuple[float, list[_Token]] | None = None
+    for run, typed in candidates:
+        first, last = position[id(run[0])], position[id(run[-1])]
+        distance = min(
+            (first - a - 1 if a < first else a - last - 1 for a in anchors), default=len(tokens)
+        )
         score = (
-            (2.0 if cand.kind == kind and kind != "other" else 0.0)
-            + 1.0 / (1.0 + distance / 20.0)
-            - 0.04 * max(0, n_tokens - MAX_GENERIC_TOKENS)
+            (TYPE_BONUS + _context_bonus(tokens, first, kind) if typed else 0.0)
+            + 1.0 / (1.0 + max(0, distance))
+            + CONTENT_BONUS * min(len(run), PREFERRED_TOKENS)
+            + (NAME_BONUS if any(t.text[0].isupper() or t.text[0].isdigit() for t in run) else 0)
+            - LENGTH_PENALTY * max(0, len(run) - PREFERRED_TOKENS)
         )
         if best is None or score > best[0]:
-            best = (score, cand)
+            best = (score, run)
     if best is None:
         return None
-    return best[1].start, best[1].end
+    return best[1][0].start, best[1][-1].end

@@ -1,4 +1,4 @@
-"""Shared fixtures: no network, a fake embedder for unit tests, the real model for behaviour tests."""
+"""Shared fixtures: no network, a fake embedder for unit tests, the real model for the rest."""
 
 from __future__ import annotations
 

@@ -1,0 +1,217 @@
+"""Fit the sentence weights and the abstention model; write ``rag/data/answering.json``.
+
+    python -m eval.fit_answering [--data ../shared/data] [--cache DIR] [--write]
+
+Data: every question of the SQuAD 2.0 dev half, retrieving over all its 646 paragraphs, plus the
+off-topic questions of ``eval/data/offtopic_fit.txt`` asked of the default corpus. The dev set
+``eval/data/lavrov_dev.jsonl`` is never used here; it only checks the result.
+
+1. Sentence weights: a grid over (cosine, lexical, passage; answer type), maximising the share
+   of answerable SQuAD questions whose best sentence contains a gold answer.
+2. Confidence: logistic regression on ``rag.abstain.FEATURES`` (computed by the same
+   ``Answerer.weigh`` that answers questions); label 1 when the question is answerable and the
+   quote holds a gold answer, 0 otherwise. The three groups (SQuAD answerable, SQuAD unanswerable,
+   off-topic) get equal total weight.
+3. Threshold: the strictest one that still answers ``KEEP_RIGHT`` (90 %) of the answerable SQuAD
+   questions whose quote is right. SQuAD 2.0's unanswerable questions are written to look
+   answerable from the same paragraph, and these features barely tell them apart (the curve this
+   script logs shows it); off-topic questions fall far below any threshold on the curve. So the
+   threshold protects right answers first and abstains on everything below it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from eval.datasets import load_squad
+from eval.metrics import contains_gold
+from eval.tuning import DEFAULT_DATA, build_index
+from index.store import PassageIndex
+from rag.abstain import CONFIG_PATH, FEATURES, AbstentionModel, AnsweringConfig
+from rag.answer import Answerer
+from rag.embed import Embedder, MiniLMEmbedder
+from rag.extract import SentenceWeights
+from rag.pipeline import DEFAULT_CORPUS_DIR
+from rag.retrieve import Retriever
+
+logger = logging.getLogger(__name__)
+
+OFFTOPIC = Path(__file__).resolve().parent / "data" / "offtopic_fit.txt"
+GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.0001, 0.1))
+TYPE_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+NEUTRAL = SentenceWeights(cosine=1.0, lexical=0.0, passage=0.0)
+KEEP_RIGHT = 0.9
+
+
+@dataclass
+class Asked:
+    """One question's candidate sentences, for re-scoring under other weights."""
+
+    group: str  # "hasans", "noans" or "offtopic"
+    question: str
+    vector: np.ndarray
+    features: np.ndarray  # (n_sentences, 4): cosine, lexical, passage, typed
+    holds_gold: np.ndarray  # (n_sentences,) bool
+
+
+def collect(
+    index: PassageIndex, questions: list[tuple[str, str, tuple[str, ...]]], embedder: Embedder
+) -> tuple[Retriever, list[Asked]]:
+    retriever = Retriever(index)
+    neutral = Answerer(retriever, AnsweringConfig(weights=NEUTRAL))
+    vectors = embedder.encode([q for _, q, _ in questions], show_progress=True)
+    out = []
+    for (group, question, golds), vector in zip(questions, vectors):
+        sentences = neutral.weigh(question, vector).sentences
+        out.append(
+            Asked(
+                group=group,
+                question=question,
+                vector=vector,
+                features=np.array(
+                    [[s.cosine, s.lexical, s.passage, s.typed] for s in sentences]
+                ).reshape(-1, 4),
+                holds_gold=np.array(
+                    [bool(golds) and contains_gold(s.text, golds) for s in sentences]
+                ),
+            )
+        )
+    return retriever, out
+
+
+def fit_weights(asked: list[Asked]) -> tuple[SentenceWeights, float]:
+    answerable = [a for a in asked if a.group == "hasans" and len(a.features)]
+    best: tuple[float, tuple[float, ...]] = (-1.0, (0.0, 0.0, 0.0, 0.0))
+    for w in itertools.product(GRID, GRID, GRID, TYPE_GRID):
+        if abs(sum(w[:3]) - 1.0) > 1e-6:
+            continue
+        hits = sum(bool(a.holds_gold[int(np.argmax(a.features @ np.array(w)))]) for a in answerable)
+        best = max(best, (hits / len(answerable), w))
+    share, (c, lex, p, typed) = best
+    weights = SentenceWeights(
+        cosine=float(c), lexical=float(lex), passage=float(p), answer_type=float(typed)
+    )
+    return weights, share
+
+
+def evidence_matrix(
+    asked: list[Asked], retrievers: dict[str, Retriever], weights: SentenceWeights
+) -> np.ndarray:
+    """Each question's abstention features under the fitted sentence weights."""
+    rows = []
+    for a in asked:
+        retriever = retrievers["corpus" if a.group == "offtopic" else "squad"]
+        evidence = Answerer(retriever, AnsweringConfig(weights=weights)).weigh(a.question, a.vector)
+        rows.append([evidence.features[name] for name in FEATURES])
+    return np.array(rows)
+
+
+def group_accuracies(
+    confidence: np.ndarray, groups: np.ndarray, right: np.ndarray, t: float
+) -> dict[str, float]:
+    answered = confidence >= t
+    return {
+        "squad_right_answered": float(np.mean(answered[(groups == "hasans") & right])),
+        "squad_hasans_answered": float(np.mean(answered[groups == "hasans"])),
+        "squad_noans_abstained": float(np.mean(~answered[groups == "noans"])),
+        "offtopic_abstained": float(np.mean(~answered[groups == "offtopic"])),
+    }
+
+
+def fit_abstention(
+    x: np.ndarray, right: np.ndarray, groups: np.ndarray
+) -> tuple[AbstentionModel, dict]:
+    from sklearn.linear_model import LogisticRegression
+
+    y = (groups == "hasans") & right
+    # Equal total weight per group, mean weight 1 (so the regularisation keeps its usual scale).
+    counts = {g: np.sum(groups == g) for g in np.unique(groups)}
+    weight = np.array([len(groups) / (len(counts) * counts[g]) for g in groups])
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / std, y, sample_weight=weight)
+    coef = model.coef_[0] / std  # back to raw feature units
+    intercept = float(model.intercept_[0] - np.sum(model.coef_[0] * mean / std))
+    confidence = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
+    thresholds = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    curve = {float(t): group_accuracies(confidence, groups, right, t) for t in thresholds}
+    for t in thresholds[::3]:
+        logger.info("threshold %.2f: %s", t, curve[float(t)])
+    threshold = choose_threshold(curve)
+    fitted = AbstentionModel(
+        coef=tuple(round(float(c), 5) for c in coef),
+        intercept=round(intercept, 5),
+        threshold=threshold,
+    )
+    return fitted, {"at_threshold": curve[threshold], "n": {g: int(n) for g, n in counts.items()}}
+
+
+def choose_threshold(curve: dict[float, dict[str, float]]) -> float:
+    """The strictest threshold that still gives at least ``KEEP_RIGHT`` of the answers we get
+    right: past it, every extra abstention on an unanswerable question costs right answers."""
+    keeping = [t for t, acc in curve.items() if acc["squad_right_answered"] >= KEEP_RIGHT]
+    return max(keeping) if keeping else min(curve)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--cache", type=Path, help="keep the built indexes here between runs")
+    parser.add_argument("--write", action="store_true", help=f"write {CONFIG_PATH.name}")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    embedder = MiniLMEmbedder().load()
+
+    squad = load_squad(args.data / "squad2-dev-half" / "squad2_dev_half.json")
+    squad_index = build_index(squad, embedder, args.cache)
+    questions = [
+        ("hasans" if q.answerable else "noans", q.question, q.answers) for q in squad.questions
+    ]
+    corpus_index = PassageIndex(embedder)
+    from rag.ingest import read_document
+
+    corpus_index.add([read_document(p) for p in sorted(DEFAULT_CORPUS_DIR.iterdir())])
+    offtopic = [
+        ("offtopic", line.strip(), ())
+        for line in OFFTOPIC.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    squad_retriever, squad_asked = collect(squad_index, questions, embedder)
+    corpus_retriever, corpus_asked = collect(corpus_index, offtopic, embedder)
+    asked = squad_asked + corpus_asked
+
+    weights, share = fit_weights(asked)
+    logger.info("sentence weights %s: best sentence holds gold for %.3f", weights, share)
+    x = evidence_matrix(asked, {"squad": squad_retriever, "corpus": corpus_retriever}, weights)
+    w = np.array([weights.cosine, weights.lexical, weights.passage, weights.answer_type])
+    right = np.array(
+        [len(a.features) > 0 and bool(a.holds_gold[int(np.argmax(a.features @ w))]) for a in asked]
+    )
+    model, report = fit_abstention(x, right, np.array([a.group for a in asked]))
+    logger.info("abstention %s\n%s", model, json.dumps(report, indent=2))
+    config = AnsweringConfig(
+        weights=weights,
+        abstention=model,
+        provenance={
+            "fitted_by": "python -m eval.fit_answering --write",
+            "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data": {"squad": squad.sha256, "offtopic_questions": len(offtopic)},
+            "best_sentence_holds_gold": round(share, 4),
+            **report,
+        },
+    )
+    print(json.dumps(config.to_json(), indent=2))
+    if args.write:
+        CONFIG_PATH.write_text(json.dumps(config.to_json(), indent=2) + "\n", encoding="utf-8")
+        logger.info("wrote %s", CONFIG_PATH)
+
+
+if __name__ == "__main__":
+    main()

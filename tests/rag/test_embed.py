@@ -1,0 +1,95 @@
+"""The bundled all-MiniLM-L6-v2: loads offline from its package, checks its weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rag.embed
+from rag.embed import (
+    MODEL_NAME,
+    MODEL_SHA256,
+    MiniLMEmbedder,
+    bundled_model_dir,
+    default_embedder,
+    file_sha256,
+)
+from rag.errors import ModelError
+
+
+def test_the_constructor_loads_nothing() -> None:
+    embedder = MiniLMEmbedder()
+    assert embedder._model is None
+    assert (embedder.name, embedder.sha256, embedder.dimension) == (MODEL_NAME, MODEL_SHA256, 384)
+
+
+def test_loads_from_the_package_without_network() -> None:
+    # The autouse block_network fixture makes any outside connection fail; a fresh load (not the
+    # session fixture, which may load before that fixture is active) proves none is needed.
+    embedder = MiniLMEmbedder().load()
+    vectors = embedder.encode(["Sergey Lavrov is the Russian foreign minister."])
+    assert vectors.shape == (1, 384)
+    assert embedder.load() is embedder  # loading twice is a no-op
+
+
+def test_the_bundled_weights_have_the_expected_checksum() -> None:
+    assert file_sha256(bundled_model_dir() / "model.safetensors") == MODEL_SHA256
+
+
+def test_wrong_weights_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rag.embed, "MODEL_SHA256", "0" * 64)
+    embedder = MiniLMEmbedder()
+    with pytest.raises(ModelError, match="expected 0000"):
+        embedder.load()
+    assert embedder._model is None
+
+
+def test_missing_weights_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="reinstall"):
+        MiniLMEmbedder(tmp_path).load()
+
+
+def test_vectors_are_unit_norm_float32(real_embedder) -> None:
+    texts = ["The NPT is the core of international security.", "Doomsday Clock"]
+    vectors = real_embedder.encode(texts)
+    assert vectors.shape == (2, real_embedder.dimension) == (2, 384)
+    assert vectors.dtype == np.float32 and vectors.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(real_embedder.encode(texts[:1])[0], vectors[0], atol=1e-5)
+
+
+def test_no_texts_give_an_empty_matrix(real_embedder) -> None:
+    assert real_embedder.encode([]).shape == (0, 384)
+
+
+def test_similar_meanings_are_closer(real_embedder) -> None:
+    question, answer, other = real_embedder.encode(
+        [
+            "Who is the foreign minister of Russia?",
+            "Sergey Lavrov is Minister of Foreign Affairs of the Russian Federation.",
+            "Please allow six to eight weeks for delivery of your first issue.",
+        ]
+    )
+    assert question @ answer > question @ other + 0.2
+
+
+def test_token_counting_and_limit(real_embedder) -> None:
+    assert real_embedder.max_tokens == real_embedder.model.max_seq_length - 2 > 100
+    assert real_embedder.count_tokens("disarmament") >= 1
+    assert real_embedder.count_tokens("the treaty " * 50) == 100
+
+
+def test_one_shared_default_embedder() -> None:
+    assert default_embedder() is default_embedder()
+    assert isinstance(default_embedder(), MiniLMEmbedder)
+
+
+def test_the_default_index_records_the_real_model(default_rag) -> None:
+    import json
+
+    manifest = json.loads((default_rag.index_dir / "manifest.json").read_text())
+    assert manifest["model_name"] == MODEL_NAME
+    assert manifest["model_sha256"] == MODEL_SHA256
+    assert manifest["dimension"] == 384
