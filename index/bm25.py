@@ -13,7 +13,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from rag.config import IndexConfig
 from rag.errors import IndexCorruptError
@@ -40,12 +40,15 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 
 _TERM = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
-_STOP = frozenset(STOPWORDS_EN)
+# Content words for lexical evidence (does a sentence hold the question's words?): a fuller stop
+# list than the index's, since "how", "does" and "many" say nothing about what a sentence is about,
+# and in a small collection they may be missing from every passage and look rarest of all.
+_CONTENT_STOP = frozenset(STOPWORDS_EN_PLUS) | {"many", "much", "whose", "also", "would", "could"}
 
 
 def terms(text: str) -> list[str]:
-    """The BM25 tokens of one text, without bm25s's batch overhead (used per sentence)."""
-    words = [w for w in _TERM.findall(text.lower()) if w not in _STOP]
+    """The stemmed content words of one text (the BM25 stemmer, a fuller stop list)."""
+    words = [w for w in _TERM.findall(text.lower()) if w not in _CONTENT_STOP]
     return _stemmer.stemWords(words)
 
 
@@ -76,17 +79,21 @@ class BM25Index:
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
-        """Inverse document frequency (Lucene's formula) of each token; 0 for unknown ones."""
-        if self._retriever is None:
-            return {t: 0.0 for t in tokens}
-        if self._df is None:
+        """Inverse document frequency (Lucene's formula) of each token.
+
+        A token no passage contains gets the highest idf there is: for judging whether a sentence
+        answers a question, a word the documents never use is the rarest word of all (and its
+        absence the strongest sign they do not answer).
+        """
+        if self._df is None and self._retriever is not None:
             self._df = np.diff(self._retriever.scores["indptr"])
+        vocab = self._retriever.vocab_dict if self._retriever is not None else {}
         n = self.n_docs
         out = {}
         for t in tokens:
-            row = self._retriever.vocab_dict.get(t)
-            df = int(self._df[row]) if row is not None else 0
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5))) if df else 0.0
+            row = vocab.get(t)
+            df = int(self._df[row]) if row is not None and self._df is not None else 0
+            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
     def save(self, directory: Path) -> None:

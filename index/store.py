@@ -110,7 +110,9 @@ class PassageIndex:
     def neighbours(self, passage: Passage, before: int = 1, after: int = 1) -> list[Passage]:
         """The passage with up to ``before``/``after`` passages of the same document around it."""
         same = [p for p in self.passages if p.doc_id == passage.doc_id]
-        i = next(n for n, p in enumerate(same) if p.id == passage.id)
+        i = next((n for n, p in enumerate(same) if p.id == passage.id), None)
+        if i is None:  # removed since it was retrieved: show it alone
+            return [passage]
         return same[max(0, i - before) : i + after + 1]
 
     # ----------------------------------------------------------------- writing

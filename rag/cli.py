@@ -211,6 +211,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:
+        # `rag eval` has its own parser (eval/cli.py); hand it every argument, --help included.
+        return cmd_eval(argparse.Namespace(eval_args=argv[1:]), out or sys.stdout)
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

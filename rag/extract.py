@@ -17,6 +17,7 @@ The weights were fitted on the answerable questions of the SQuAD 2.0 half
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ class SentenceWeights:
     lexical: float = 0.4
     passage: float = 0.1
     answer_type: float = 0.0
-    extra_quote_ratio: float = 0.9
+    extra_quote_ratio: float = 0.7
     max_quotes: int = 2
 
 
@@ -57,10 +58,15 @@ class ScoredSentence:
     terms: frozenset[str]
 
 
+_SPEAKER_LABEL = re.compile(r"^[A-Z][A-Z .'’-]{1,40}:\s")
+"""A transcript's speaker label ("LAVROV: ", "SECURITY INDEX: "): it names who speaks, not what
+the sentence says, so it must not make every sentence of a speaker match a question naming them."""
+
+
 @functools.lru_cache(maxsize=65_536)
 def sentence_terms_of(text: str) -> frozenset[str]:
     """A sentence's BM25 terms, cached: the same sentences come back question after question."""
-    return frozenset(terms(text))
+    return frozenset(terms(_SPEAKER_LABEL.sub("", text, count=1)))
 
 
 def lexical_coverage(
@@ -138,18 +144,26 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
 def select_quotes(
     sentences: list[ScoredSentence], question_terms: list[str], weights: SentenceWeights
 ) -> list[ScoredSentence]:
-    """The best sentence, plus sentences from other passages that score nearly as well and add
-    question terms or content the earlier quotes lack (never a duplicate)."""
+    """The best sentence, plus up to ``max_quotes - 1`` more that each add something.
+
+    A further quote must score at least ``extra_quote_ratio`` of the best and either come from
+    another passage (a second source saying it) or hold question terms the chosen quotes lack
+    (the sentence after "...the Institute was established" that says where its branches are).
+    Near-duplicates are never added. The best sentence stays first: the short answer is in it.
+    """
     if not sentences:
         return []
     best = sentences[0]
     chosen = [best]
+    wanted = set(question_terms)
     for s in sentences[1:]:
         if len(chosen) >= weights.max_quotes or s.score < weights.extra_quote_ratio * best.score:
             break
-        if any(s.row == c.row for c in chosen):
-            continue
         if any(_overlap(s.terms, c.terms) > DUPLICATE_OVERLAP for c in chosen):
+            continue
+        covered = set().union(*(c.terms for c in chosen)) & wanted
+        adds_terms = bool((s.terms & wanted) - covered)
+        if any(s.row == c.row for c in chosen) and not adds_terms:
             continue
         chosen.append(s)
     return chosen

@@ -43,7 +43,10 @@ _DATE = re.compile(
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})(?:,?\s+\d{{4}})?"
     rf"|(?:{_MONTHS})\s+\d{{4}}"
     r"|(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\s+(?:and\s+\d{1,2}(?:st|nd|rd|th)\s+)?centur(?:y|ies)"
-    r"|\d{3,4}s|\d{4}(?:\s*[–-]\s*\d{2,4})?)\b",
+    r"|\d{3,4}s|\d{4}(?:\s*[–-]\s*\d{2,4})?"
+    # A bare month name, capitalised only ("may" and "march" are verbs too).
+    r"|(?-i:January|February|March|April|May|June|July|August|September|October|November"
+    r"|December))\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -84,8 +87,8 @@ _TYPE_RULES: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
     (re.compile(p, re.IGNORECASE), t)
     for p, t in (
         (
-            r"^\s*when\b|\bwhat (year|date|day|month|century|decade|time|period)\b|"
-            r"\b(which|what) (year|date|century|decade)\b|\bhow long ago\b|\bin what year\b",
+            r"^\s*when\b|\b(what|which) (year|date|day|month|century|decade|time|period)\b|"
+            r"\bhow long ago\b",
             "date",
         ),
         (
@@ -191,8 +194,11 @@ def _typed(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     return spans
 
 
-def _without_question_words(tokens: list[_Token], start: int, end: int) -> list[_Token]:
-    """The longest run of a typed span's tokens that the question does not contain."""
+def _without_question_words(
+    tokens: list[_Token], start: int, end: int, kind: AnswerType
+) -> list[_Token]:
+    """The longest run of a typed span's tokens that the question does not contain; empty if what
+    is left is no name or figure ("of" from "Institute of Democracy" when the question names it)."""
     inside = [t for t in tokens if t.start >= start and t.end <= end]
     best: list[_Token] = []
     run: list[_Token] = []
@@ -203,6 +209,11 @@ def _without_question_words(tokens: list[_Token], start: int, end: int) -> list[
             run = []
         else:
             run.append(tok)
+    if kind in ("date", "number"):
+        return best
+    best = _trim(best)
+    if not any(t.text[0].isupper() or t.text[0].isdigit() for t in best):
+        return []
     return best
 
 
@@ -230,7 +241,7 @@ def has_typed_answer(kind: AnswerType, sentence: str, question_terms: set[str]) 
     if kind == "other":
         return False
     tokens = _drop_label(_tokens(sentence, question_terms))
-    return any(_without_question_words(tokens, s, e) for s, e in _typed(sentence, kind))
+    return any(_without_question_words(tokens, s, e, kind) for s, e in _typed(sentence, kind))
 
 
 def short_answer(question: str, sentence: str) -> tuple[int, int] | None:
@@ -239,9 +250,12 @@ def short_answer(question: str, sentence: str) -> tuple[int, int] | None:
     tokens = _drop_label(_tokens(sentence, set(terms(question))))
     anchors = [i for i, t in enumerate(tokens) if t.in_question]
     position = {id(t): i for i, t in enumerate(tokens)}
-    candidates = [(run, False) for run in _gaps(tokens)]
+    # A "when" or "how many" question is answered by a date or a figure or not at all: any other
+    # words of the sentence would only look like an answer.
+    strict = kind in ("date", "number")
+    candidates = [] if strict else [(run, False) for run in _gaps(tokens)]
     for start, end in _typed(sentence, kind):
-        run = _without_question_words(tokens, start, end)
+        run = _without_question_words(tokens, start, end, kind)
         if run:
             candidates.append((run, True))
     best: tuple[float, list[_Token]] | None = None

@@ -78,7 +78,9 @@ def test_unknown_words_score_zero(index: BM25Index) -> None:
     assert scores.shape == (len(CORPUS),)
     assert not scores.any()
     assert not index.scores([]).any()
-    assert index.idf(["zyxwv"]) == {"zyxwv": 0.0}
+    # A word no passage holds is the rarest of all: missing it says most about a sentence.
+    known = index.idf(tokenize([" ".join(CORPUS)])[0])
+    assert index.idf(["zyxwv"])["zyxwv"] >= max(known.values())
 
 
 def test_save_load_gives_identical_scores(index: BM25Index, tmp_path: Path) -> None:
@@ -101,10 +103,12 @@ def test_rarer_terms_have_higher_idf(index: BM25Index) -> None:
     assert idf[doomsday] == pytest.approx(math.log(1 + (n - 1 + 0.5) / 1.5))
 
 
-def test_tokenize_and_terms_agree() -> None:
-    text = "The Conference on Disarmament has been blocked, sadly, for several years!"
-    assert terms(text) == tokenize([text])[0]
-    assert "the" not in terms(text) and "confer" in terms(text)
+def test_terms_are_the_index_tokens_without_function_words() -> None:
+    text = "How many times has the Conference on Disarmament been blocked, sadly, for years?"
+    content = terms(text)
+    assert set(content) <= set(tokenize([text])[0])
+    assert "confer" in content and "disarma" in content and "block" in content
+    assert not {"how", "mani", "has", "been", "the"} & set(content)
 
 
 def test_a_corpus_of_stop_words_only_scores_zero_and_round_trips(tmp_path: Path) -> None:
