@@ -1,0 +1,258 @@
+"""The chat's event handlers: parse what the page sends, call ``RAG``, render HTML.
+
+No retrieval or scoring happens here; answers, indexing and removal are library calls, and the
+source viewer only looks up the cited passage and its neighbours to show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import InvalidInputError, RagError
+from rag.pipeline import DEFAULT_CORPUS_DIR, RAG
+from rag.types import RETRIEVAL_MODES, Answer, Document, Passage, RetrievalMode
+from ui import render
+from ui.render import Exchange
+from ui.uploads import UploadRejectedError, store_upload, upload_dir_for
+
+DEFAULT_K = 5
+WARNING_SECONDS = 8
+"""Long enough to read a sentence; a warning that never leaves hides the tabs under it."""
+
+DEFAULT_EXAMPLES = (
+    "When was the interview taken?",
+    "How many people do Russian NGOs comprise?",
+    "Who presented the draft treaty on weapons in outer space?",
+    "When will the START Treaty restrictions expire?",
+)
+"""Shown on an empty chat when the bundled corpus is indexed; each is answered by it."""
+
+
+def documents(rag: RAG) -> list[Document]:
+    """The indexed documents; none (rather than an error) before the first upload."""
+    return rag.documents() if rag.exists() else []
+
+
+def default_examples(rag: RAG) -> tuple[str, ...]:
+    """Example questions about the loaded corpus: the curated ones when the bundled text is in."""
+    bundled = {str(p) for p in DEFAULT_CORPUS_DIR.iterdir() if p.is_file()}
+    return DEFAULT_EXAMPLES if any(d.source in bundled for d in documents(rag)) else ()
+
+
+class ChatHandlers:
+    """The event handlers; each parses the UI's input, calls the library, and renders."""
+
+    def __init__(self, rag: RAG, examples: Sequence[str]) -> None:
+        self.rag = rag
+        self.examples = tuple(examples)
+        self.upload_dir = upload_dir_for(rag.index_dir)
+
+    # ------------------------------------------------------------------ asking
+    def ask_api(self, question: str, k: int = DEFAULT_K, mode: str = "hybrid") -> dict[str, Any]:
+        """Answer a question with verbatim cited quotes, or abstain.
+
+        Returns the JSON object of `rag ask --json`: question, answer (null on abstention),
+        short_answer, abstained, confidence, citations, passages, timings_ms.
+        """
+        try:
+            return self.rag.ask(question, k=int(k), mode=_mode(mode)).to_dict()
+        except RagError as e:
+            raise gr.Error(str(e)) from e
+
+    def ask(
+        self,
+        question: str,
+        exchanges: list[Exchange],
+        mode: str,
+        k: float,
+        show_scores: bool,
+        strictness: float,
+    ) -> tuple[Any, ...]:
+        """Outputs: transcript, state, source viewer, question box, tabs."""
+        if not self.rag.exists():
+            _warn("no documents are indexed yet: upload some in the Documents tab")
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Tabs(selected="documents")
+        history = [e.answer.as_turn() for e in exchanges]
+        try:
+            answer = self.rag.ask(
+                question, k=int(k), history=history, mode=_mode(mode), strictness=strictness
+            )
+        except RagError as e:
+            _warn(str(e))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        exchanges = [*exchanges, Exchange(answer, float(strictness), bool(show_scores))]
+        transcript = render.render_transcript(exchanges, self.examples)
+        if answer.citations:
+            source = self.citation_source(answer, answer.citations[0].n)
+            return transcript, exchanges, source, "", gr.Tabs(selected="source")
+        return transcript, exchanges, render.ABSTENTION_SOURCE_HINT, "", gr.skip()
+
+    def new_chat(self) -> tuple[str, list[Exchange], str, str]:
+        return render.render_transcript([], self.examples), [], render.SOURCE_HINT, ""
+
+    def transcript_click(
+        self,
+        exchanges: list[Exchange],
+        mode: str,
+        k: float,
+        show_scores: bool,
+        strictness: float,
+        evt: gr.EventData,
+    ) -> tuple[Any, ...]:
+        """A click on an example question asks it; a click on a citation or passage shows it."""
+        data = evt._data if isinstance(evt._data, dict) else {}
+        example = str(data.get("example") or "")
+        if example.isdigit() and int(example) < len(self.examples):
+            picked = self.examples[int(example)]
+            return self.ask(picked, exchanges, mode, k, show_scores, strictness)
+        turn = _as_int(data.get("turn"))
+        if turn is None or not 0 <= turn < len(exchanges):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        answer = exchanges[turn].answer
+        cite = _as_int(data.get("cite"))
+        if cite:
+            source = self.citation_source(answer, cite)
+        else:
+            source = self.passage_source(answer, str(data.get("passage") or ""))
+        return gr.skip(), gr.skip(), source, gr.skip(), gr.Tabs(selected="source")
+
+    # ------------------------------------------------------------ source viewer
+    def citation_source(self, answer: Answer, n: int) -> str:
+        citation = next((c for c in answer.citations if c.n == n), None)
+        if citation is None:
+            return render.SOURCE_HINT
+        hit = next((h for h in answer.passages if h.passage.id == citation.passage_id), None)
+        document = self._document_of(hit.passage.doc_id) if hit else None
+        if (
+            hit is None
+            or document is None
+            or (document.text[citation.start : citation.end] != citation.quote)
+        ):
+            return render.render_source_gone(citation.title)
+        short = answer.short_answer_span if n == answer.citations[0].n else None
+        return render.render_source(
+            document,
+            self._around(hit.passage),
+            quote=(citation.start, citation.end),
+            short=short,
+            label=f"[{n}]",
+        )
+
+    def passage_source(self, answer: Answer, passage_id: str) -> str:
+        hit = next((h for h in answer.passages if h.passage.id == passage_id), None)
+        if hit is None:
+            return render.SOURCE_HINT
+        document = self._document_of(hit.passage.doc_id)
+        if document is None:
+            return render.render_source_gone(hit.passage.title)
+        return render.render_source(
+            document, self._around(hit.passage), focus=hit.passage, label="Related passage"
+        )
+
+    def _document_of(self, doc_id: str) -> Document | None:
+        return self.rag.index.documents.get(doc_id)
+
+    def _around(self, passage: Passage) -> list[Passage]:
+        try:
+            return self.rag.index.neighbours(passage, before=1, after=1)
+        except StopIteration:  # the passage is gone from the index: show it alone
+            return [passage]
+
+    # -------------------------------------------------------------- documents
+    def document_choices(self) -> list[tuple[str, str]]:
+        return [(d.title, d.source) for d in documents(self.rag)]
+
+    def documents_view(self) -> tuple[str, Any]:
+        docs = documents(self.rag)
+        choices = [(d.title, d.source) for d in docs]
+        return render.render_documents(docs), gr.Dropdown(choices=choices, value=None)
+
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        """Outputs: upload report, documents table, remove dropdown, file input (cleared)."""
+        files = files or []
+        lines: list[tuple[bool, str]] = []
+        for i, tmp in enumerate(files):
+            name = Path(tmp).name
+            progress((i, len(files)), desc=f"Indexing {name}", unit="files")
+            lines.append(self._index_one(Path(tmp), name))
+        progress((len(files), len(files)), desc="Done", unit="files")
+        for ok, message in lines:
+            if not ok:
+                _warn(message, sentence=False)
+        table, dropdown = self.documents_view()
+        return render.render_upload_report(lines), table, dropdown, None
+
+    def _index_one(self, tmp: Path, name: str) -> tuple[bool, str]:
+        try:
+            stored = store_upload(tmp, name, self.upload_dir)
+        except UploadRejectedError as e:
+            return False, str(e)
+        shown = stored.path.name
+        try:
+            report = self.rag.index_paths([stored.path])
+        except (RagError, OSError) as e:  # the index is untouched: the library saves atomically
+            stored.rollback()
+            return False, f"{shown}: {_reason(e, stored.path)}"
+        if report.skipped:
+            stored.rollback()
+            return False, f"{shown}: {_reason(report.skipped[0], stored.path)}"
+        stored.commit()
+        if report.unchanged:
+            return True, f"{shown}: already indexed, unchanged"
+        verb = "updated" if report.updated or stored.replaced else "indexed"
+        plural = "" if report.passages == 1 else "s"
+        return True, f"{shown}: {verb} ({report.passages} passage{plural})"
+
+    def remove(self, source: str | None) -> tuple[str, str, Any]:
+        """Outputs: status line, documents table, remove dropdown."""
+        if not source:
+            _warn("choose a document to remove first")
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            report = self.rag.remove([source])
+        except RagError as e:
+            _warn(str(e))
+            return gr.skip(), gr.skip(), gr.skip()
+        for gone in report.removed:
+            path = Path(gone)
+            if path.parent == self.upload_dir.resolve():  # our copy of an upload: delete it too
+                path.unlink(missing_ok=True)
+        names = ", ".join(Path(s).name for s in report.removed)
+        table, dropdown = self.documents_view()
+        return render.render_upload_report([(True, f"removed {names}")]), table, dropdown
+
+
+def _mode(mode: str) -> RetrievalMode:
+    if mode not in RETRIEVAL_MODES:
+        raise InvalidInputError(f"mode must be one of {', '.join(RETRIEVAL_MODES)}, got {mode!r}")
+    return mode  # type: ignore[return-value]
+
+
+def _as_int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _warn(message: str, *, sentence: bool = True) -> None:
+    """Show ``message`` as a warning toast, never a traceback.
+
+    Library messages start in lower case ("the question is empty: ..."); as a toast they read
+    better as a sentence. Messages that start with a file name keep its case.
+    """
+    if sentence:
+        message = message[:1].upper() + message[1:]
+    gr.Warning(message, duration=WARNING_SECONDS)
+
+
+def _reason(error: Exception, path: Path) -> str:
+    """An error's message without the full path in front (the user knows which file it was)."""
+    text = str(error)
+    for prefix in (f"{path}: ", f"{path.resolve()}: "):
+        text = text.removeprefix(prefix)
+    return text

@@ -1,0 +1,126 @@
+"""Uploaded files: check type and size, and copy them into the upload folder under a safe name.
+
+The stored name can never leave the folder: directories, ``..``, control and odd characters are
+stripped, and the final path is checked to lie inside the folder. Re-uploading a file of the same
+name replaces it (the index then updates that document); ``StoredUpload.rollback`` puts the earlier
+version back when the new one cannot be indexed, so a failed upload leaves everything as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.ingest import SUPPORTED_SUFFIXES
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+"""Per-file cap: far above any text a reader quotes from, low enough to keep indexing responsive."""
+
+MAX_NAME_CHARS = 120
+UPLOAD_FOLDER = "uploads"
+_ODD = re.compile(r"[^\w.\- ]+")
+_BACKUP_PREFIX = ".replaced-"
+
+
+class UploadRejectedError(RagError):
+    """A file the chat will not accept (type, size, or unreadable); the message says why."""
+
+
+def upload_dir_for(index_dir: Path) -> Path:
+    """The folder uploads go to: beside the index, so removing the index keeps the originals."""
+    return index_dir.parent / UPLOAD_FOLDER
+
+
+def safe_filename(name: str) -> str:
+    """A file name that is safe to create inside the upload folder.
+
+    Keeps letters, digits, ``.``, ``-``, ``_`` and spaces of the last path component (``/`` and
+    ``\\`` both count as separators); collapses runs of dots so no ``..`` survives; drops leading
+    dots so nothing is hidden. Returns ``"upload"`` plus the suffix when nothing usable is left.
+    """
+    base = unicodedata.normalize("NFKC", name).replace("\\", "/").split("/")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = _ODD.sub("_", base)
+    base = re.sub(r"\.{2,}", ".", base).strip(" .")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix.lower()
+    stem = stem.strip(" ._") or "upload"
+    room = MAX_NAME_CHARS - len(suffix) - 1
+    return f"{stem[:room].rstrip(' .')}.{suffix}" if suffix else stem[:MAX_NAME_CHARS]
+
+
+def check_upload(path: Path, name: str) -> None:
+    """Raise ``UploadRejectedError`` with a helpful message if the file cannot be accepted."""
+    suffix = Path(safe_filename(name)).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(SUPPORTED_SUFFIXES)
+        raise UploadRejectedError(
+            f"{name}: {suffix or 'files without an extension'} cannot be indexed; upload {kinds}"
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise UploadRejectedError(f"{name}: the upload could not be read ({e.strerror})") from e
+    if size > MAX_UPLOAD_BYTES:
+        raise UploadRejectedError(
+            f"{name}: {size / 2**20:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB limit; "
+            "split the file or index it with `rag index`"
+        )
+    if size == 0:
+        raise UploadRejectedError(f"{name}: the file is empty")
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """A file copied into the upload folder, with the version it replaced (if any)."""
+
+    path: Path
+    backup: Path | None
+
+    @property
+    def replaced(self) -> bool:
+        return self.backup is not None
+
+    def commit(self) -> None:
+        """The new version was indexed: forget the old one."""
+        if self.backup is not None:
+            self.backup.unlink(missing_ok=True)
+
+    def rollback(self) -> None:
+        """The new version could not be indexed: restore the old one, or remove the new file."""
+        if self.backup is not None:
+            os.replace(self.backup, self.path)
+        else:
+            self.path.unlink(missing_ok=True)
+
+
+def store_upload(source: Path, name: str, folder: Path) -> StoredUpload:
+    """Check ``source`` and copy it to ``folder`` under ``safe_filename(name)``.
+
+    Raises:
+        UploadRejectedError: Wrong type, too large, empty, or the copy failed.
+    """
+    check_upload(source, name)
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder.resolve()
+    target = (root / safe_filename(name)).resolve()
+    if target.parent != root:  # unreachable after safe_filename; kept as the last line of defence
+        raise UploadRejectedError(f"{name}: not a usable file name")
+    backup = None
+    try:
+        if target.exists():
+            backup = target.with_name(_BACKUP_PREFIX + target.name)
+            os.replace(target, backup)
+        shutil.copyfile(source, target)
+    except OSError as e:
+        if backup is not None and backup.exists():
+            os.replace(backup, target)
+        raise UploadRejectedError(f"{name}: could not be saved ({e.strerror or e})") from e
+    return StoredUpload(target, backup)
