@@ -1,0 +1,164 @@
+"""The harness: ask every question of a dataset in each retrieval mode, over one index.
+
+All questions are encoded in one batched call; each is then answered with
+``Answerer.answer_encoded``, which is arithmetic over vectors stored at index time. Nothing here
+retrieves, extracts or scores on its own: answers come from ``rag.answer``, figures from
+``eval.scoring`` and ``eval.metrics``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm import tqdm
+
+from eval import metrics
+from eval.corpus import EvalCorpus
+from eval.datasets import EvalQuestion, QADataset
+from eval.scoring import HAS_ANSWER_DEPTH, RETRIEVAL_DEPTH, ModeRun, QuestionResult, score_run
+from rag.answer import Answerer, check_question
+from rag.config import check_k, check_mode
+from rag.errors import InvalidInputError
+from rag.types import Citation, RetrievalMode
+
+COMPARE_MODES: tuple[RetrievalMode, ...] = ("bm25", "dense", "hybrid")
+"""The modes ``--compare`` runs, in table order."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to run.
+
+    Attributes:
+        modes: The retrieval modes to run, each over the same index and encoded questions.
+        k: Passages each answer shows (``ask -k``); the answer itself does not depend on it.
+        answer: Ask the questions (False for BEIR: retrieval only).
+        show_progress: Show a progress bar per mode.
+    """
+
+    modes: tuple[RetrievalMode, ...] = ("hybrid",)
+    k: int = 5
+    answer: bool = True
+    show_progress: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.modes:
+            raise InvalidInputError("at least one retrieval mode is needed")
+        for mode in self.modes:
+            check_mode(mode)
+        check_k(self.k)
+
+
+def evaluate(dataset: QADataset, corpus: EvalCorpus, config: RunConfig) -> dict[str, ModeRun]:
+    """Ask the dataset's questions over the corpus in each mode of ``config``.
+
+    Args:
+        dataset: The questions and their gold answers, passages and qrels.
+        corpus: The index and the map from its passages to gold ids.
+        config: Modes, ``k`` and whether to answer or only search.
+
+    Returns:
+        Mode -> its run, in the order of ``config.modes``.
+    """
+    questions = [check_question(q.question)[0] for q in dataset.questions]
+    embedder = corpus.rag.embedder
+    started = time.perf_counter()
+    vectors = embedder.encode(questions, show_progress=config.show_progress)
+    encode_share_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
+    runs: dict[str, ModeRun] = {}
+    for mode in config.modes:
+        results = _ask_all(corpus, dataset, questions, vectors, mode, config, encode_share_ms)
+        runs[mode] = score_run(mode, results, dataset)
+    return runs
+
+
+def _ask_all(
+    corpus: EvalCorpus,
+    dataset: QADataset,
+    questions: Sequence[str],
+    vectors: Any,
+    mode: RetrievalMode,
+    config: RunConfig,
+    encode_share_ms: float,
+) -> list[QuestionResult]:
+    retriever = corpus.rag.retriever(mode)
+    answerer = Answerer(retriever)
+    index = retriever.index
+    documents = {d.source: d for d in index.documents.values()}
+    row_of = {p.id: row for row, p in enumerate(index.passages)}
+    results = []
+    bar = tqdm(
+        total=len(questions),
+        desc=f"{mode:>6}",
+        unit="q",
+        file=sys.stderr,
+        disable=not config.show_progress,
+    )
+    with bar:
+        for q, text, vector in zip(dataset.questions, questions, vectors):
+            started = time.perf_counter()
+            answer = forced = None
+            if config.answer:
+                answer = answerer.answer_encoded(text, text, vector, k=config.k)
+                latency = time.perf_counter() - started
+                scored = retriever.score(text, vector, RETRIEVAL_DEPTH)
+            else:
+                scored = retriever.score(text, vector, RETRIEVAL_DEPTH)
+                retriever.hits(scored, RETRIEVAL_DEPTH)
+                latency = time.perf_counter() - started
+            rows = [int(r) for r in scored.rows[:RETRIEVAL_DEPTH]]
+            if answer is not None:
+                forced = answer.answer
+                if answer.abstained and q.answerable:
+                    # The quote it would have given, for the accuracy-coverage curve; untimed.
+                    forced = answerer.answer_encoded(text, text, vector, strictness=0.0).answer
+            has = None
+            if q.answers:
+                top = [index.passages[r].text for r in rows[:HAS_ANSWER_DEPTH]]
+                has = metrics.has_answer(top, q.answers)
+            citations = answer.citations if answer is not None else ()
+            results.append(
+                QuestionResult(
+                    question=q,
+                    ranked=_gold_ranking(rows, corpus.row_gold_ids),
+                    has_answer=has,
+                    answer=answer,
+                    forced_quote=forced,
+                    citations_valid=sum(_valid(c, documents) for c in citations),
+                    citations_gold=_gold_citations(q, citations, row_of, corpus),
+                    latency_ms=latency * 1000 + encode_share_ms,
+                )
+            )
+            bar.update()
+    return results
+
+
+def _gold_ranking(rows: Sequence[int], row_gold_ids: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """Gold ids in the order their first passage was retrieved (best rank per id)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for gold_id in row_gold_ids[row] if row < len(row_gold_ids) else ():
+            seen.setdefault(gold_id)
+    return tuple(seen)[:RETRIEVAL_DEPTH]
+
+
+def _valid(citation: Citation, documents: dict[str, Any]) -> bool:
+    doc = documents.get(citation.source)
+    return doc is not None and doc.text[citation.start : citation.end] == citation.quote
+
+
+def _gold_citations(
+    q: EvalQuestion, citations: Sequence[Citation], row_of: dict[str, int], corpus: EvalCorpus
+) -> int | None:
+    if not (q.answerable and q.gold_doc_ids and corpus.gold_spans):
+        return None
+    gold = set(q.gold_doc_ids)
+    return sum(
+        1
+        for c in citations
+        if c.passage_id in row_of and gold.intersection(corpus.row_gold_ids[row_of[c.passage_id]])
+    )
