@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="qa-jsonl: the index to ask (default: the index over the bundled corpus)",
     )
     p.add_argument("-k", type=_positive_int, default=5, help="passages per answer (default 5)")
+    p.add_argument(
+        "--strictness",
+        type=float,
+        help="abstention threshold in [0, 1] (default: the fitted one; 0 answers everything)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return p
 
@@ -163,7 +168,11 @@ def _run(args: argparse.Namespace, embedder: Embedder | None, out: TextIO) -> in
         dataset = sample_questions(dataset, args.sample, args.seed)
     modes = COMPARE_MODES if args.compare else (args.mode,)
     config = RunConfig(
-        modes=modes, k=args.k, answer=kind != "beir", show_progress=not args.no_progress
+        modes=modes,
+        k=args.k,
+        answer=kind != "beir",
+        show_progress=not args.no_progress,
+        strictness=args.strictness,
     )
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         corpus = _corpus(dataset, kind, args.index_dir, Path(tmp) / "index", embedder)
@@ -236,6 +245,7 @@ def _context(
             "modes": list(config.modes),
             "compare": args.compare,
             "k": args.k,
+            "strictness": args.strictness,
             "sample": args.sample,
             "seed": args.seed,
             "index_dir": str(args.index_dir) if args.index_dir else None,

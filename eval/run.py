@@ -38,12 +38,14 @@ class RunConfig:
         k: Passages each answer shows (``ask -k``); the answer itself does not depend on it.
         answer: Ask the questions (False for BEIR: retrieval only).
         show_progress: Show a progress bar per mode.
+        strictness: Abstention threshold (None: the fitted one; 0: never abstain).
     """
 
     modes: tuple[RetrievalMode, ...] = ("hybrid",)
     k: int = 5
     answer: bool = True
     show_progress: bool = False
+    strictness: float | None = None
 
     def __post_init__(self) -> None:
         if not self.modes:
@@ -51,6 +53,8 @@ class RunConfig:
         for mode in self.modes:
             check_mode(mode)
         check_k(self.k)
+        if self.strictness is not None and not 0.0 <= self.strictness <= 1.0:
+            raise InvalidInputError(f"strictness must be in [0, 1], got {self.strictness}")
 
 
 def evaluate(dataset: QADataset, corpus: EvalCorpus, config: RunConfig) -> dict[str, ModeRun]:
@@ -66,6 +70,7 @@ def evaluate(dataset: QADataset, corpus: EvalCorpus, config: RunConfig) -> dict[
     """
     questions = [check_question(q.question)[0] for q in dataset.questions]
     embedder = corpus.rag.embedder
+    embedder.encode(questions[:1])  # load the model first: its start-up is no question's latency
     started = time.perf_counter()
     vectors = embedder.encode(questions, show_progress=config.show_progress)
     encode_share_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
@@ -103,7 +108,9 @@ def _ask_all(
             started = time.perf_counter()
             answer = forced = None
             if config.answer:
-                answer = answerer.answer_encoded(text, text, vector, k=config.k)
+                answer = answerer.answer_encoded(
+                    text, text, vector, k=config.k, strictness=config.strictness
+                )
                 latency = time.perf_counter() - started
                 scored = retriever.score(text, vector, RETRIEVAL_DEPTH)
             else:

@@ -1,0 +1,82 @@
+"""Speed benchmark: indexing throughput and per-question latency on the CPU, against baselines
+measured in the same run (these machines are noisy, so only ratios travel).
+
+    python -m eval.bench [--data ../shared/data] [--questions 300]
+
+Indexing: the SQuAD 2.0 half (16 articles, 646 paragraphs) into a fresh index, against the bare
+cost any dense indexer pays - one ``SentenceTransformer.encode`` of the same passage texts.
+Questions: ``search`` and ``ask`` per question, against one bare encode of the question.
+Results are recorded in ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from eval.datasets import load_squad
+from eval.tuning import DEFAULT_DATA
+from rag.embed import MiniLMEmbedder
+from rag.pipeline import RAG
+
+
+def _ms(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[int(0.95 * (len(ordered) - 1))]
+    return f"p50 {statistics.median(ordered) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--questions", type=int, default=300)
+    args = parser.parse_args(argv)
+    embedder = MiniLMEmbedder().load()
+    dataset = load_squad(args.data / "squad2-dev-half" / "squad2_dev_half.json")
+    texts = {d.id: d.text for d in dataset.documents}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rag = RAG(Path(tmp) / "index", embedder=embedder)
+        started = time.perf_counter()
+        rag.index_texts(texts, markdown=False)
+        ours = time.perf_counter() - started
+        passages = [p.text for p in rag.index.passages]
+        sentences = int(rag.index.sentence_rows[-1])
+
+        started = time.perf_counter()
+        embedder.model.encode(passages, batch_size=64, normalize_embeddings=True)
+        bare = time.perf_counter() - started
+        print(f"indexing: {len(texts)} documents, {len(passages)} passages, {sentences} sentences")
+        print(
+            f"  rag index_texts (clean, chunk, encode passages + sentences, FAISS, BM25, save): "
+            f"{ours:.1f} s = {len(passages) / ours:.1f} passages/s"
+        )
+        print(
+            f"  baseline, bare encode of the passages: {bare:.1f} s "
+            f"= {len(passages) / bare:.1f} passages/s"
+        )
+        print(f"  ratio: {ours / bare:.2f}x the bare encode")
+
+        questions = [q.question for q in dataset.questions[: args.questions]]
+        timings: dict[str, list[float]] = {"encode": [], "search": [], "ask": []}
+        for question in questions:
+            for name, call in (
+                ("encode", lambda q=question: embedder.encode([q])),
+                ("search", lambda q=question: rag.search(q, 5)),
+                ("ask", lambda q=question: rag.ask(q)),
+            ):
+                started = time.perf_counter()
+                call()
+                timings[name].append(time.perf_counter() - started)
+        print(f"per question ({len(questions)} questions, one at a time):")
+        for name, samples in timings.items():
+            print(f"  {name:7s} {_ms(samples)}")
+        ratio = statistics.median(timings["ask"]) / statistics.median(timings["encode"])
+        print(f"  ask / bare encode (medians): {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
