@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TextIO
 from eval.datasets import FORMATS, QADataset, load_dataset, sample_questions
 from eval.run import COMPARE_MODES, RunConfig, evaluate
 from eval.scoring import LATENCY_KEYS, METRIC_KEYS
+from rag.cli import positive_int
 from rag.embed import Embedder
 from rag.errors import InvalidInputError, RagError
 from rag.types import RETRIEVAL_MODES
@@ -37,16 +38,6 @@ class _Parser(argparse.ArgumentParser):
         raise InvalidInputError(f"{message} (see `rag eval --help`)")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="rag eval", description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", type=Path, required=True, help="SQuAD JSON, BEIR dir or JSONL")
@@ -56,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid", help="default hybrid")
     p.add_argument("--compare", action="store_true", help="run bm25, dense and hybrid")
-    p.add_argument("--sample", type=_positive_int, help="evaluate a seeded sample of N questions")
+    p.add_argument("--sample", type=positive_int, help="evaluate a seeded sample of N questions")
     p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}/")
     p.add_argument(
@@ -72,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="qa-jsonl: the index to ask (default: the index over the bundled corpus)",
     )
-    p.add_argument("-k", type=_positive_int, default=5, help="passages per answer (default 5)")
+    p.add_argument("-k", type=positive_int, default=5, help="passages per answer (default 5)")
     p.add_argument(
         "--strictness",
         type=float,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rag.embed import file_sha256
 from rag.errors import IndexCorruptError, IndexMismatchError
 
 FORMAT_VERSION = 1
@@ -32,14 +32,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -96,7 +88,7 @@ class Manifest:
             path = directory / name
             if not path.is_file():
                 raise IndexCorruptError(f"{directory} is damaged: {name} is missing; rebuild it")
-            if sha256_file(path) != expected:
+            if file_sha256(path) != expected:
                 raise IndexCorruptError(
                     f"{directory} is damaged: {name} does not match its checksum; rebuild it"
                 )

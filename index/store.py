@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25 import BM25Index, tokenize
-from index.manifest import Manifest, sha256_file
+from index.manifest import Manifest
 from index.vectors import VectorIndex
 from rag.chunk import Chunker
 from rag.config import ChunkConfig, FusionConfig, IndexConfig
-from rag.embed import Embedder
+from rag.embed import Embedder, file_sha256
 from rag.errors import IndexCorruptError, IndexNotFoundError
 from rag.types import Document, Passage
 
@@ -215,7 +215,7 @@ class PassageIndex:
             chunking=asdict(self.chunk_config),
             fusion=asdict(self.fusion),
             index=asdict(self.index_config),
-            files={name: sha256_file(tmp / name) for name in files},
+            files={name: file_sha256(tmp / name) for name in files},
         ).write(tmp)
 
     @classmethod

@@ -27,7 +27,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a positive integer, with a message saying what was wrong."""
     try:
         value = int(text)
     except ValueError:
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument(arg, nargs="?", help="omit to read one per line from stdin (JSON lines out)")
-        p.add_argument("-k", type=_positive_int, default=5, help="passages to return (default 5)")
+        p.add_argument("-k", type=positive_int, default=5, help="passages to return (default 5)")
         p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
         _add_index_dir(p)
         p.add_argument("--json", action="store_true", help="print JSON")
