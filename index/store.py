@@ -33,7 +33,7 @@ from index.vectors import VectorIndex
 from rag.chunk import Chunker
 from rag.config import ChunkConfig, FusionConfig, IndexConfig
 from rag.embed import Embedder, file_sha256
-from rag.errors import IndexCorruptError, IndexNotFoundError
+from rag.errors import IndexCorruptError, IndexNotFoundError, IndexStoreError
 from rag.types import Document, Passage
 
 logger = logging.getLogger(__name__)
@@ -188,6 +188,12 @@ class PassageIndex:
             try:
                 self._write(tmp)
                 _replace_dir(tmp, directory)
+            except OSError as e:  # disk full, permissions: the old index is untouched
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise IndexStoreError(
+                    f"cannot save the index to {directory} ({e.strerror or e}); "
+                    "the previous index is unchanged"
+                ) from e
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise

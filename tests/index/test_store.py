@@ -12,7 +12,12 @@ import pytest
 from index.manifest import FORMAT_VERSION, MANIFEST
 from index.store import PASSAGES, VECTORS, PassageIndex
 from rag.config import ChunkConfig, FusionConfig, IndexConfig
-from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStoreError,
+)
 from rag.ingest import document_from_text
 from rag.retrieve import Retriever
 from rag.types import RETRIEVAL_MODES
@@ -210,7 +215,7 @@ def test_a_crash_during_save_keeps_the_previous_index(
 
     index.add([document_from_text("A brand new text about sanctions.", "new.txt")])
     monkeypatch.setattr(PassageIndex, "_write", crashing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexStoreError, match="disk full.*previous index is unchanged"):
         index.save(directory)
 
     assert sorted(p.name for p in directory.parent.iterdir()) == [directory.name]
