@@ -78,6 +78,14 @@ def default_rag(real_embedder, tmp_path_factory: pytest.TempPathFactory):  # noq
     return RAG.open_default(tmp_path_factory.mktemp("default") / "index", embedder=real_embedder)
 
 
+def write_files(folder: Path, files: dict[str, str]) -> Path:
+    """Create ``folder`` holding one UTF-8 file per ``name: text`` entry; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

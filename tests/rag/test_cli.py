@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_files
 
 import rag
 import rag.pipeline
@@ -32,11 +33,7 @@ def fake_model(monkeypatch: pytest.MonkeyPatch, fake_embedder) -> None:
 
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name, text in FILES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
+    return write_files(tmp_path / "docs", FILES)
 
 
 @pytest.fixture

@@ -7,10 +7,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import write_files
 
 from rag.errors import (
     EmptyCorpusError,
     IndexNotFoundError,
+    IndexStoreError,
     PathNotFoundError,
     UnreadableDocumentError,
     UnsupportedFileError,
@@ -26,11 +28,7 @@ FILES = {
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name, text in FILES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
+    return write_files(tmp_path / "docs", FILES)
 
 
 @pytest.fixture
@@ -175,7 +173,7 @@ def test_a_crashed_save_changes_nothing(
         raise OSError("disk full")
 
     monkeypatch.setattr(PassageIndex, "_write", crashing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexStoreError, match="disk full"):
         rag.index_texts({"extra": "An extra text about the treaty that never got saved."})
 
     assert sources(rag) == sorted(FILES)  # the loaded index did not take the lost change
