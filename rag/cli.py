@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from rag.errors import RagError
-from rag.types import RETRIEVAL_MODES
+from rag.types import RETRIEVAL_MODES, Turn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
         _add_index_dir(p)
         p.add_argument("--json", action="store_true", help="print JSON")
+        if name == "ask":
+            p.add_argument(
+                "--conversation",
+                action="store_true",
+                help="stdin mode: each line may follow up on the one before (see docs/quality.md)",
+            )
 
     p = sub.add_parser("serve", help="start the web chat")
     _add_index_dir(p)
@@ -171,9 +177,13 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     rag = _open(args.index_dir)
+    history: list[Turn] = []
 
     def run(question: str) -> dict[str, Any]:
-        return rag.ask(question, k=args.k, mode=args.mode).to_dict()
+        answer = rag.ask(question, k=args.k, mode=args.mode, history=history)
+        if args.conversation:
+            history.append(answer.as_turn())
+        return answer.to_dict()
 
     if args.question is None:
         return _each_line(run, out)

@@ -249,6 +249,21 @@ def test_ask_json_quotes_the_documents(index_dir: Path) -> None:
         assert citation["quote"] == text[citation["start"] : citation["end"]]
 
 
+def test_ask_conversation_carries_the_topic_to_follow_ups(
+    index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = "What did Russia and China present?\nWhen was that?\n"
+    queries = {}
+    for flag in ((), ("--conversation",)):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+        code, out = run("ask", "--index-dir", str(index_dir), *flag)
+        assert code == 0
+        queries[flag] = [json.loads(line)["query"] for line in out.splitlines()]
+    assert queries[()][1] == "When was that?"  # independent questions by default
+    follow_up = queries[("--conversation",)][1]
+    assert follow_up.startswith("When was that?") and "Russia" in follow_up and "China" in follow_up
+
+
 # ------------------------------------------------------------------ the installed script
 def rag_script(*argv: str) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("rag")
