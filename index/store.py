@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bm25 import BM25Index, tokenize
+from index.bm25 import BM25Index
 from index.manifest import Manifest
 from index.vectors import VectorIndex
 from rag.chunk import Chunker
@@ -290,11 +290,6 @@ class PassageIndex:
             raise IndexCorruptError(
                 f"{directory} is damaged: its files disagree on sizes; rebuild it"
             )
-
-
-def query_tokens(text: str) -> list[str]:
-    """BM25 tokens of a query (shared with sentence scoring)."""
-    return tokenize([text])[0]
 
 
 def _replace_dir(new: Path, target: Path) -> None:

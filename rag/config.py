@@ -6,8 +6,8 @@ The fusion defaults were tuned on ``../shared/data`` (Cranfield and the SQuAD 2.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from rag.errors import InvalidInputError
 from rag.types import RETRIEVAL_MODES, RetrievalMode
@@ -87,17 +87,6 @@ class IndexConfig:
             raise InvalidInputError("exact_max must be >= 0 and the HNSW parameters > 0")
 
 
-@dataclass(frozen=True)
-class SearchConfig:
-    """Defaults for a search: mode and fusion."""
-
-    mode: RetrievalMode = "hybrid"
-    fusion: FusionConfig = field(default_factory=FusionConfig)
-
-    def __post_init__(self) -> None:
-        check_mode(self.mode)
-
-
 def check_mode(mode: str) -> RetrievalMode:
     """Return ``mode`` if it names a retrieval mode, else raise a clear error."""
     if mode not in RETRIEVAL_MODES:
@@ -112,7 +101,3 @@ def check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise InvalidInputError(f"k must be a positive integer, got {k!r}")
     return k
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    return asdict(config)

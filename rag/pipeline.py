@@ -186,12 +186,6 @@ class RAG:
         """The ``k`` best passages for ``query``, highest score first."""
         return self.retriever(mode).search(query, check_k(k))
 
-    def search_many(
-        self, queries: Sequence[str], k: int = 5, *, mode: RetrievalMode | None = None
-    ) -> list[list[Hit]]:
-        retriever = self.retriever(mode)
-        return [retriever.search(q, check_k(k)) for q in queries]
-
     def ask(
         self,
         question: str,

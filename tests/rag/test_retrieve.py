@@ -7,7 +7,7 @@ import pytest
 
 from index.bm25 import tokenize
 from index.store import PassageIndex
-from rag.config import FusionConfig, SearchConfig
+from rag.config import FusionConfig
 from rag.errors import EmptyCorpusError, InvalidInputError
 from rag.ingest import document_from_text
 from rag.retrieve import MAX_QUERY_CHARS, Retriever, fuse
@@ -113,8 +113,6 @@ def test_an_unknown_mode_is_refused(index) -> None:
         Retriever(index, mode="sparse")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="unknown retrieval mode"):
         Retriever(index).search("treaty", 3, mode="semantic")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError):
-        SearchConfig(mode="both")  # type: ignore[arg-type]
 
 
 def test_an_empty_index_is_an_empty_corpus(fake_embedder) -> None:
