@@ -35,6 +35,31 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def citations_are_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check every answer any test produces: each citation's quote is the document's text at its
+    offsets, on the page it names, and the short answer lies inside the first quote."""
+    from rag.answer import Answerer
+
+    produce = Answerer.answer_encoded
+
+    def checked(self: Answerer, *args: object, **kwargs: object) -> object:
+        answer = produce(self, *args, **kwargs)  # type: ignore[arg-type]
+        for c in answer.citations:
+            document = self.retriever.index.document_by_source(c.source)
+            assert document is not None, c
+            assert c.quote == document.text[c.start : c.end], c
+            assert c.page == document.page_at(c.start), c
+        if answer.short_answer_span is not None:
+            start, end = answer.short_answer_span
+            first = answer.citations[0]
+            assert first.start <= start < end <= first.end
+            assert first.quote[start - first.start : end - first.start] == answer.short_answer
+        return answer
+
+    monkeypatch.setattr(Answerer, "answer_encoded", checked)
+
+
 class FakeEmbedder:
     """Deterministic bag-of-words hashing embedder: texts sharing words get similar vectors."""
 
@@ -78,12 +103,17 @@ def default_rag(real_embedder, tmp_path_factory: pytest.TempPathFactory):  # noq
     return RAG.open_default(tmp_path_factory.mktemp("default") / "index", embedder=real_embedder)
 
 
-def write_files(folder: Path, files: dict[str, str]) -> Path:
-    """Create ``folder`` holding one UTF-8 file per ``name: text`` entry; return the folder."""
+def _write_files(folder: Path, files: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def write_files():  # noqa: ANN201
+    """``write_files(folder, {name: text})`` creates the folder with those UTF-8 files."""
+    return _write_files
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_files
 
 import rag
 import rag.pipeline
@@ -32,7 +31,7 @@ def fake_model(monkeypatch: pytest.MonkeyPatch, fake_embedder) -> None:
 
 
 @pytest.fixture
-def docs(tmp_path: Path) -> Path:
+def docs(tmp_path: Path, write_files) -> Path:  # noqa: ANN001
     return write_files(tmp_path / "docs", FILES)
 
 

@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import write_files
 
 from rag.errors import (
     EmptyCorpusError,
@@ -27,7 +26,7 @@ FILES = {
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
+def corpus(tmp_path: Path, write_files) -> Path:  # noqa: ANN001
     return write_files(tmp_path / "docs", FILES)
 
 
