@@ -82,25 +82,28 @@ def build_corpus(
         EmptyCorpusError: If no document holds any text.
     """
     squad = bool(dataset.paragraph_spans)
-    texts = {d.source: d.text if squad else beir_text(d) for d in dataset.documents}
-    kept: dict[str, str] = {}
+    kept = []
     skipped: list[str] = []
     for doc in dataset.documents:
+        text = doc.text if squad else beir_text(doc)
         try:
-            document_from_text(texts[doc.source], doc.source, markdown=False)
+            kept.append(document_from_text(text, doc.source, markdown=False))
         except UnreadableDocumentError:
             skipped.append(doc.id)
-            continue
-        kept[doc.source] = texts[doc.source]
     if not kept:
         raise EmptyCorpusError(f"{dataset.name}: no document holds any text; nothing to index")
     if skipped:
         logger.warning("%d documents hold no text and were not indexed", len(skipped))
     rag = RAG(index_dir, embedder=embedder)
-    rag.index_texts(kept, markdown=False)
+    rag.index_documents(kept)
+    return corpus_for(rag, dataset, tuple(skipped))
+
+
+def corpus_for(rag: RAG, dataset: QADataset, skipped: tuple[str, ...] = ()) -> EvalCorpus:
+    """The corpus of an index built from ``dataset`` (by ``build_corpus``, now or earlier)."""
     by_source = {d.source: d for d in rag.index.documents.values()}
     spans: dict[str, tuple[str, int, int]] = {}
-    if squad:
+    if dataset.paragraph_spans:
         per_doc: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
         for para_id, (doc_id, start, end) in dataset.paragraph_spans.items():
             per_doc[doc_id].append((para_id, start, end))
@@ -116,7 +119,7 @@ def build_corpus(
             indexed = by_source.get(doc.source)
             if indexed is not None:
                 spans[doc.id] = (indexed.id, 0, len(indexed.text))
-    return EvalCorpus(rag, _row_gold_ids(rag, spans), spans, tuple(skipped))
+    return EvalCorpus(rag, _row_gold_ids(rag, spans), spans, skipped)
 
 
 def existing_corpus(rag: RAG) -> EvalCorpus:

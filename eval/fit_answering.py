@@ -35,7 +35,7 @@ import numpy as np
 
 from eval.datasets import load_squad
 from eval.metrics import contains_gold
-from eval.tuning import DEFAULT_DATA, build_index
+from eval.tuning import DEFAULT_DATA, cached_corpus
 from index.store import PassageIndex
 from rag.abstain import CONFIG_PATH, FEATURES, AbstentionModel, AnsweringConfig
 from rag.answer import Answerer
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     embedder = MiniLMEmbedder().load()
 
     squad = load_squad(args.data / "squad2-dev-half" / "squad2_dev_half.json")
-    squad_index = build_index(squad, embedder, args.cache)
+    squad_index = cached_corpus(squad, embedder, args.cache).rag.index
     questions = [
         ("hasans" if q.answerable else "noans", q.question, q.answers) for q in squad.questions
     ]

@@ -108,11 +108,14 @@ def _ask_all(
             started = time.perf_counter()
             answer = forced = None
             if config.answer:
-                answer = answerer.answer_encoded(
-                    text, text, vector, k=config.k, strictness=config.strictness
+                # One retrieval serves both the answer and the retrieval metrics: weighing at
+                # RETRIEVAL_DEPTH ranks the same candidates the answer is chosen from.
+                evidence = answerer.weigh(text, vector, RETRIEVAL_DEPTH)
+                answer = answerer.decide(
+                    text, text, evidence, k=config.k, strictness=config.strictness
                 )
                 latency = time.perf_counter() - started
-                scored = retriever.score(text, vector, RETRIEVAL_DEPTH)
+                scored = evidence.scored
             else:
                 scored = retriever.score(text, vector, RETRIEVAL_DEPTH)
                 retriever.hits(scored, RETRIEVAL_DEPTH)
@@ -122,7 +125,7 @@ def _ask_all(
                 forced = answer.answer
                 if answer.abstained and q.answerable:
                     # The quote it would have given, for the accuracy-coverage curve; untimed.
-                    forced = answerer.answer_encoded(text, text, vector, strictness=0.0).answer
+                    forced = answerer.decide(text, text, evidence, strictness=0.0).answer
             has = None
             if q.answers:
                 top = [index.passages[r].text for r in rows[:HAS_ANSWER_DEPTH]]

@@ -18,7 +18,7 @@ import numpy as np
 
 from eval.datasets import QADataset, load_beir, load_squad
 from eval.metrics import retrieval_metrics
-from eval.tuning import DEFAULT_DATA, build_index, gold_units
+from eval.tuning import DEFAULT_DATA, cached_corpus
 from index.store import PassageIndex
 from rag.config import FusionConfig
 from rag.embed import MiniLMEmbedder
@@ -37,15 +37,16 @@ class Collection:
     queries: dict[str, str]
     vectors: np.ndarray
     qrels: dict[str, dict[str, int]]
-    gold_unit: list[str]  # passage row -> the id that qrels judge (document or paragraph)
+    row_gold_ids: tuple[tuple[str, ...], ...]  # passage row -> the ids qrels judge it as
 
 
 def build(dataset: QADataset, embedder: MiniLMEmbedder, cache: Path | None) -> Collection:
-    index = build_index(dataset, embedder, cache)
+    corpus = cached_corpus(dataset, embedder, cache)
     queries = {q.id: q.question for q in dataset.questions if q.id in dataset.qrels}
     vectors = embedder.encode(list(queries.values()), show_progress=True)
-    return Collection(dataset.name, index, queries, vectors, dataset.qrels,
-                      gold_units(dataset, index))
+    return Collection(
+        dataset.name, corpus.rag.index, queries, vectors, dataset.qrels, corpus.row_gold_ids
+    )
 
 
 def evaluate(c: Collection, mode: RetrievalMode, fusion: FusionConfig) -> float:
@@ -55,7 +56,8 @@ def evaluate(c: Collection, mode: RetrievalMode, fusion: FusionConfig) -> float:
         scored = retriever.score(query, vector, DEPTH)
         ranked: dict[str, float] = {}
         for position, row in enumerate(scored.rows):
-            ranked.setdefault(c.gold_unit[int(row)], float(DEPTH * 2 - position))
+            for gold_id in c.row_gold_ids[int(row)]:
+                ranked.setdefault(gold_id, float(DEPTH * 2 - position))
         run[qid] = ranked
     return retrieval_metrics(run, c.qrels)["ndcg@10"]
 

@@ -164,11 +164,26 @@ class Answerer:
         """Answer with the query already encoded (the eval harness encodes in batches)."""
         started = time.perf_counter()
         evidence = self.weigh(query, vector, k)
+        answer = self.decide(question, query, evidence, k=k, strictness=strictness)
+        return _replace(
+            answer, timings_ms={"retrieve_extract": (time.perf_counter() - started) * 1000}
+        )
+
+    def decide(
+        self,
+        question: str,
+        query: str,
+        evidence: Evidence,
+        *,
+        k: int = 5,
+        strictness: float | None = None,
+    ) -> Answer:
+        """Quote, cite and find the short answer from weighed evidence, or abstain. Arithmetic
+        only: the harness weighs a question once and decides at several strictness levels."""
         sentences = evidence.sentences
         hits = self.retriever.hits(evidence.scored, k)
         confidence = self.config.abstention.confidence(evidence.features) if sentences else 0.0
         threshold = self.config.abstention.threshold if strictness is None else strictness
-        timings = {"retrieve_extract": (time.perf_counter() - started) * 1000}
         if not sentences or confidence < threshold:
             return Answer(
                 question=question,
@@ -177,7 +192,6 @@ class Answerer:
                 abstained=True,
                 confidence=confidence,
                 passages=tuple(hits),
-                timings_ms=timings,
                 query=query,
             )
         quotes = select_quotes(sentences, evidence.query_terms, self.config.weights)
@@ -196,7 +210,6 @@ class Answerer:
             confidence=confidence,
             citations=citations,
             passages=tuple(_with_cited_first(hits, evidence.scored, quotes, self.retriever)),
-            timings_ms=timings,
             query=query,
             short_answer_span=short_span,
         )

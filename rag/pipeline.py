@@ -167,8 +167,13 @@ class RAG:
     def index_texts(self, texts: dict[str, str], *, markdown: bool = True) -> int:
         """Index strings, keyed by a source name of your choosing; returns passages added."""
         docs = [document_from_text(t, source, markdown=markdown) for source, t in texts.items()]
+        return self.index_documents(docs)
+
+    def index_documents(self, documents: Iterable[Document], *, show_progress: bool = False) -> int:
+        """Index documents already read (``rag.ingest``), replacing any of the same source;
+        returns passages added."""
         with self._writing() as index:
-            return len(index.add(docs))
+            return len(index.add(documents, show_progress=show_progress))
 
     def remove(self, paths: Iterable[str | Path]) -> IndexReport:
         """Drop documents by path (a folder drops everything under it)."""

@@ -41,7 +41,7 @@ def citations_are_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
     offsets, on the page it names, and the short answer lies inside the first quote."""
     from rag.answer import Answerer
 
-    produce = Answerer.answer_encoded
+    produce = Answerer.decide
 
     def checked(self: Answerer, *args: object, **kwargs: object) -> object:
         answer = produce(self, *args, **kwargs)  # type: ignore[arg-type]
@@ -57,7 +57,7 @@ def citations_are_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
             assert first.quote[start - first.start : end - first.start] == answer.short_answer
         return answer
 
-    monkeypatch.setattr(Answerer, "answer_encoded", checked)
+    monkeypatch.setattr(Answerer, "decide", checked)
 
 
 class FakeEmbedder:
