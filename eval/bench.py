@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         rag.index_texts(texts, markdown=False)
         ours = time.perf_counter() - started
-        passages = [p.text for p in rag.index.passages]
-        sentences = int(rag.index.sentence_rows[-1])
+        passages = [p.text for p in rag.passages()]
+        sentences = sum(len(p.sentences) for p in rag.passages())
 
         started = time.perf_counter()
         embedder.model.encode(passages, batch_size=64, normalize_embeddings=True)

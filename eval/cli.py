@@ -22,9 +22,10 @@ from typing import Any, NoReturn, TextIO
 from eval.datasets import FORMATS, QADataset, load_dataset, sample_questions
 from eval.run import COMPARE_MODES, RunConfig, evaluate
 from eval.scoring import LATENCY_KEYS, METRIC_KEYS
-from rag.cli import positive_int
 from rag.embed import Embedder
+from rag.entrypoints import configure_logging, positive_int
 from rag.errors import InvalidInputError, RagError
+from rag.opening import open_index
 from rag.types import RETRIEVAL_MODES
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -204,16 +205,7 @@ def _corpus(
 
     if kind != "qa-jsonl":
         return build_corpus(dataset, tmp_index, embedder=embedder)
-    import rag
-    from rag.pipeline import RAG
-
-    if embedder is None:
-        return existing_corpus(rag.open_index(index_dir))
-    if index_dir is None:
-        from rag.settings import default_index_dir
-
-        return existing_corpus(RAG.open_default(default_index_dir(), embedder=embedder))
-    return existing_corpus(RAG.open(index_dir, embedder=embedder))
+    return existing_corpus(open_index(index_dir, embedder=embedder))
 
 
 def _context(
@@ -226,9 +218,9 @@ def _context(
 ) -> dict[str, Any]:
     import rag
     from eval.report import git_commit
-    from rag.abstain import load_config
+    from rag.answering import load_config
 
-    index = corpus.rag.index
+    index = corpus.rag
     embedder = index.embedder
     return {
         "config": {
@@ -254,8 +246,8 @@ def _context(
             "questions_evaluated": len(dataset.questions),
         },
         "index": {
-            "documents": len(index.documents),
-            "passages": len(index.passages),
+            "documents": len(index.documents()),
+            "passages": len(index.passages()),
             "skipped_documents": list(corpus.skipped),
         },
         "model": {"name": embedder.name, "sha256": embedder.sha256},
@@ -265,7 +257,5 @@ def _context(
 
 
 if __name__ == "__main__":
-    import logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    configure_logging()
     sys.exit(main())

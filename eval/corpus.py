@@ -34,14 +34,14 @@ class EvalCorpus:
 
     Attributes:
         rag: The index (a fresh temporary one, or the one given for qa-jsonl).
-        row_gold_ids: For each passage row, the gold ids whose span it overlaps, in text order
+        passage_gold_ids: Passage id -> the gold ids whose span it overlaps, in text order
             (empty for qa-jsonl, whose gold passages are unknown).
         gold_spans: Gold id -> (indexed document id, start, end) in the indexed text.
         skipped: Dataset documents left out because they hold no text.
     """
 
     rag: RAG
-    row_gold_ids: tuple[tuple[str, ...], ...]
+    passage_gold_ids: dict[str, tuple[str, ...]]
     gold_spans: dict[str, tuple[str, int, int]]
     skipped: tuple[str, ...] = ()
 
@@ -101,7 +101,7 @@ def build_corpus(
 
 def corpus_for(rag: RAG, dataset: QADataset, skipped: tuple[str, ...] = ()) -> EvalCorpus:
     """The corpus of an index built from ``dataset`` (by ``build_corpus``, now or earlier)."""
-    by_source = {d.source: d for d in rag.index.documents.values()}
+    by_source = {d.source: d for d in rag.documents()}
     spans: dict[str, tuple[str, int, int]] = {}
     if dataset.paragraph_spans:
         per_doc: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
@@ -119,30 +119,30 @@ def corpus_for(rag: RAG, dataset: QADataset, skipped: tuple[str, ...] = ()) -> E
             indexed = by_source.get(doc.source)
             if indexed is not None:
                 spans[doc.id] = (indexed.id, 0, len(indexed.text))
-    return EvalCorpus(rag, _row_gold_ids(rag, spans), spans, skipped)
+    return EvalCorpus(rag, _passage_gold_ids(rag, spans), spans, skipped)
 
 
 def existing_corpus(rag: RAG) -> EvalCorpus:
     """An existing index, whose passages map to no gold ids (qa-jsonl)."""
-    return EvalCorpus(rag, tuple(() for _ in rag.index.passages), {})
+    return EvalCorpus(rag, {}, {})
 
 
-def _row_gold_ids(rag: RAG, spans: dict[str, tuple[str, int, int]]) -> tuple[tuple[str, ...], ...]:
+def _passage_gold_ids(
+    rag: RAG, spans: dict[str, tuple[str, int, int]]
+) -> dict[str, tuple[str, ...]]:
     per_doc: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for gold_id, (doc_id, start, end) in spans.items():
         per_doc[doc_id].append((start, end, gold_id))
     for entries in per_doc.values():
         entries.sort()
-    rows = []
-    for passage in rag.index.passages:
-        rows.append(
-            tuple(
-                gold_id
-                for start, end, gold_id in per_doc.get(passage.doc_id, ())
-                if passage.start < end and start < passage.end
-            )
+    return {
+        passage.id: tuple(
+            gold_id
+            for start, end, gold_id in per_doc.get(passage.doc_id, ())
+            if passage.start < end and start < passage.end
         )
-    return tuple(rows)
+        for passage in rag.passages()
+    }
 
 
 class Alignment:

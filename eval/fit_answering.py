@@ -10,7 +10,7 @@ used here; it only checks the result.
 
 1. Sentence weights: a grid over (cosine, lexical, passage; answer type), maximising the share
    of answerable SQuAD questions whose best sentence contains a gold answer.
-2. Confidence: logistic regression on ``rag.abstain.FEATURES`` (computed by the same
+2. Confidence: logistic regression on ``rag.answering.config.FEATURES`` (computed by the same
    ``Answerer.weigh`` that answers questions); label 1 when the question is answerable and the
    quote holds a gold answer, 0 otherwise. The four groups (SQuAD answerable, SQuAD unanswerable,
    on-topic, off-topic) get equal total weight.
@@ -27,6 +27,7 @@ import argparse
 import itertools
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,13 +37,18 @@ import numpy as np
 from eval.datasets import load_squad
 from eval.metrics import contains_gold
 from eval.tuning import DEFAULT_DATA, cached_corpus
-from index.store import PassageIndex
-from rag.abstain import CONFIG_PATH, FEATURES, AbstentionModel, AnsweringConfig
-from rag.answer import Answerer
+from rag.answering import Answerer
+from rag.answering.config import (
+    CONFIG_PATH,
+    FEATURES,
+    AbstentionModel,
+    AnsweringConfig,
+    SentenceWeights,
+)
 from rag.embed import Embedder, MiniLMEmbedder
-from rag.extract import SentenceWeights
-from rag.pipeline import DEFAULT_CORPUS_DIR
-from rag.retrieve import Retriever
+from rag.entrypoints import configure_logging
+from rag.opening import DEFAULT_CORPUS_DIR
+from rag.pipeline import RAG
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +73,18 @@ class Asked:
     holds_gold: np.ndarray  # (n_sentences,) bool
 
 
+def answerer(rag: RAG, weights: SentenceWeights) -> Answerer:
+    """The library's answerer over ``rag`` with other sentence weights."""
+    default = rag.answerer()
+    return Answerer(
+        default.retriever, default.store, rag.embedder, AnsweringConfig(weights=weights)
+    )
+
+
 def collect(
-    index: PassageIndex, questions: list[tuple[str, str, tuple[str, ...]]], embedder: Embedder
-) -> tuple[Retriever, list[Asked]]:
-    retriever = Retriever(index)
-    neutral = Answerer(retriever, AnsweringConfig(weights=NEUTRAL))
+    rag: RAG, questions: list[tuple[str, str, tuple[str, ...]]], embedder: Embedder
+) -> list[Asked]:
+    neutral = answerer(rag, NEUTRAL)
     vectors = embedder.encode([q for _, q, _ in questions], show_progress=True)
     out = []
     for (group, question, golds), vector in zip(questions, vectors):
@@ -87,7 +100,7 @@ def collect(
                 holds_gold=np.array([_holds(group, s.text, golds) for s in sentences]),
             )
         )
-    return retriever, out
+    return out
 
 
 def _holds(group: str, sentence: str, golds: tuple[str, ...]) -> bool:
@@ -114,13 +127,14 @@ def fit_weights(asked: list[Asked]) -> tuple[SentenceWeights, float]:
 
 
 def evidence_matrix(
-    asked: list[Asked], retrievers: dict[str, Retriever], weights: SentenceWeights
+    asked: list[Asked], rags: dict[str, RAG], weights: SentenceWeights
 ) -> np.ndarray:
     """Each question's abstention features under the fitted sentence weights."""
+    answerers = {name: answerer(rag, weights) for name, rag in rags.items()}
     rows = []
     for a in asked:
-        retriever = retrievers["corpus" if a.group in ("ontopic", "offtopic") else "squad"]
-        evidence = Answerer(retriever, AnsweringConfig(weights=weights)).weigh(a.question, a.vector)
+        fitted = answerers["corpus" if a.group in ("ontopic", "offtopic") else "squad"]
+        evidence = fitted.weigh(a.question, a.vector)
         rows.append([evidence.features[name] for name in FEATURES])
     return np.array(rows)
 
@@ -182,34 +196,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, help="keep the built indexes here between runs")
     parser.add_argument("--write", action="store_true", help=f"write {CONFIG_PATH.name}")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging(logging.INFO, "%(message)s")
     embedder = MiniLMEmbedder().load()
 
     squad = load_squad(args.data / "squad2-dev-half" / "squad2_dev_half.json")
-    squad_index = cached_corpus(squad, embedder, args.cache).rag.index
+    squad_rag = cached_corpus(squad, embedder, args.cache).rag
     questions = [
         ("hasans" if q.answerable else "noans", q.question, q.answers) for q in squad.questions
     ]
-    corpus_index = PassageIndex(embedder)
-    from rag.ingest import read_document
-
-    corpus_index.add([read_document(p) for p in sorted(DEFAULT_CORPUS_DIR.iterdir())])
+    corpus_rag = RAG(Path(tempfile.mkdtemp()) / "corpus-index", embedder=embedder)
+    corpus_rag.index_paths([DEFAULT_CORPUS_DIR])
     offtopic = [
         ("offtopic", line.strip(), ())
         for line in OFFTOPIC.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    squad_retriever, squad_asked = collect(squad_index, questions, embedder)
+    squad_asked = collect(squad_rag, questions, embedder)
     ontopic = [
         ("ontopic", row["question"], (row["evidence"],))
         for row in map(json.loads, ON_TOPIC.read_text(encoding="utf-8").splitlines())
     ]
-    corpus_retriever, corpus_asked = collect(corpus_index, ontopic + offtopic, embedder)
+    corpus_asked = collect(corpus_rag, ontopic + offtopic, embedder)
     asked = squad_asked + corpus_asked
 
     weights, share = fit_weights(asked)
     logger.info("sentence weights %s: best sentence holds gold for %.3f", weights, share)
-    x = evidence_matrix(asked, {"squad": squad_retriever, "corpus": corpus_retriever}, weights)
+    x = evidence_matrix(asked, {"squad": squad_rag, "corpus": corpus_rag}, weights)
     w = np.array([weights.cosine, weights.lexical, weights.passage, weights.answer_type])
     right = np.array(
         [len(a.features) > 0 and bool(a.holds_gold[int(np.argmax(a.features @ w))]) for a in asked]

@@ -1,8 +1,8 @@
 """The harness: ask every question of a dataset in each retrieval mode, over one index.
 
-All questions are encoded in one batched call; each is then answered with
-``Answerer.answer_encoded``, which is arithmetic over vectors stored at index time. Nothing here
-retrieves, extracts or scores on its own: answers come from ``rag.answer``, figures from
+All questions are encoded in one batched call; each is then weighed and answered with the
+library's ``Answerer`` (arithmetic over vectors stored at index time). Nothing here retrieves,
+extracts or scores on its own: answers come from ``rag.answering``, figures from
 ``eval.scoring`` and ``eval.metrics``.
 """
 
@@ -20,10 +20,10 @@ from eval import metrics
 from eval.corpus import EvalCorpus
 from eval.datasets import EvalQuestion, QADataset
 from eval.scoring import HAS_ANSWER_DEPTH, RETRIEVAL_DEPTH, ModeRun, QuestionResult, score_run
-from rag.answer import Answerer, check_question
+from rag.answering import check_question
 from rag.config import check_k, check_mode
 from rag.errors import InvalidInputError
-from rag.types import Citation, RetrievalMode
+from rag.types import Citation, Document, RetrievalMode
 
 COMPARE_MODES: tuple[RetrievalMode, ...] = ("bm25", "dense", "hybrid")
 """The modes ``--compare`` runs, in table order."""
@@ -90,11 +90,9 @@ def _ask_all(
     config: RunConfig,
     encode_share_ms: float,
 ) -> list[QuestionResult]:
-    retriever = corpus.rag.retriever(mode)
-    answerer = Answerer(retriever)
-    index = retriever.index
-    documents = {d.source: d for d in index.documents.values()}
-    row_of = {p.id: row for row, p in enumerate(index.passages)}
+    answerer = corpus.rag.answerer(mode)
+    retriever = answerer.retriever
+    documents = {d.source: d for d in corpus.rag.documents()}
     results = []
     bar = tqdm(
         total=len(questions),
@@ -115,12 +113,11 @@ def _ask_all(
                     text, text, evidence, k=config.k, strictness=config.strictness
                 )
                 latency = time.perf_counter() - started
-                scored = evidence.scored
+                hits = evidence.hits
             else:
-                scored = retriever.score(text, vector, RETRIEVAL_DEPTH)
-                retriever.hits(scored, RETRIEVAL_DEPTH)
+                hits = retriever.search(text, RETRIEVAL_DEPTH, vector=vector)
                 latency = time.perf_counter() - started
-            rows = [int(r) for r in scored.rows[:RETRIEVAL_DEPTH]]
+            ranked_ids = [h.passage.id for h in hits[:RETRIEVAL_DEPTH]]
             if answer is not None:
                 forced = answer.answer
                 if answer.abstained and q.answerable:
@@ -128,18 +125,18 @@ def _ask_all(
                     forced = answerer.decide(text, text, evidence, strictness=0.0).answer
             has = None
             if q.answers:
-                top = [index.passages[r].text for r in rows[:HAS_ANSWER_DEPTH]]
+                top = [h.passage.text for h in hits[:HAS_ANSWER_DEPTH]]
                 has = metrics.has_answer(top, q.answers)
             citations = answer.citations if answer is not None else ()
             results.append(
                 QuestionResult(
                     question=q,
-                    ranked=_gold_ranking(rows, corpus.row_gold_ids),
+                    ranked=_gold_ranking(ranked_ids, corpus.passage_gold_ids),
                     has_answer=has,
                     answer=answer,
                     forced_quote=forced,
                     citations_valid=sum(_valid(c, documents) for c in citations),
-                    citations_gold=_gold_citations(q, citations, row_of, corpus),
+                    citations_gold=_gold_citations(q, citations, corpus),
                     latency_ms=latency * 1000 + encode_share_ms,
                 )
             )
@@ -147,28 +144,28 @@ def _ask_all(
     return results
 
 
-def _gold_ranking(rows: Sequence[int], row_gold_ids: Sequence[Sequence[str]]) -> tuple[str, ...]:
+def _gold_ranking(
+    passage_ids: Sequence[str], gold_ids: dict[str, tuple[str, ...]]
+) -> tuple[str, ...]:
     """Gold ids in the order their first passage was retrieved (best rank per id)."""
     seen: dict[str, None] = {}
-    for row in rows:
-        for gold_id in row_gold_ids[row] if row < len(row_gold_ids) else ():
+    for passage_id in passage_ids:
+        for gold_id in gold_ids.get(passage_id, ()):
             seen.setdefault(gold_id)
     return tuple(seen)[:RETRIEVAL_DEPTH]
 
 
-def _valid(citation: Citation, documents: dict[str, Any]) -> bool:
+def _valid(citation: Citation, documents: dict[str, Document]) -> bool:
     doc = documents.get(citation.source)
     return doc is not None and doc.text[citation.start : citation.end] == citation.quote
 
 
 def _gold_citations(
-    q: EvalQuestion, citations: Sequence[Citation], row_of: dict[str, int], corpus: EvalCorpus
+    q: EvalQuestion, citations: Sequence[Citation], corpus: EvalCorpus
 ) -> int | None:
     if not (q.answerable and q.gold_doc_ids and corpus.gold_spans):
         return None
     gold = set(q.gold_doc_ids)
     return sum(
-        1
-        for c in citations
-        if c.passage_id in row_of and gold.intersection(corpus.row_gold_ids[row_of[c.passage_id]])
+        1 for c in citations if gold.intersection(corpus.passage_gold_ids.get(c.passage_id, ()))
     )

@@ -19,10 +19,11 @@ import numpy as np
 from eval.datasets import QADataset, load_beir, load_squad
 from eval.metrics import retrieval_metrics
 from eval.tuning import DEFAULT_DATA, cached_corpus
-from index.store import PassageIndex
 from rag.config import FusionConfig
 from rag.embed import MiniLMEmbedder
-from rag.retrieve import Retriever
+from rag.entrypoints import configure_logging
+from rag.pipeline import RAG
+from rag.retrieve import StoreRetriever
 from rag.types import RetrievalMode
 
 DEPTH = 100
@@ -33,11 +34,11 @@ RRF_KS = (5, 10, 20, 60)
 @dataclass
 class Collection:
     name: str
-    index: PassageIndex
+    rag: RAG
     queries: dict[str, str]
     vectors: np.ndarray
     qrels: dict[str, dict[str, int]]
-    row_gold_ids: tuple[tuple[str, ...], ...]  # passage row -> the ids qrels judge it as
+    passage_gold_ids: dict[str, tuple[str, ...]]  # passage id -> the ids qrels judge it as
 
 
 def build(dataset: QADataset, embedder: MiniLMEmbedder, cache: Path | None) -> Collection:
@@ -45,18 +46,17 @@ def build(dataset: QADataset, embedder: MiniLMEmbedder, cache: Path | None) -> C
     queries = {q.id: q.question for q in dataset.questions if q.id in dataset.qrels}
     vectors = embedder.encode(list(queries.values()), show_progress=True)
     return Collection(
-        dataset.name, corpus.rag.index, queries, vectors, dataset.qrels, corpus.row_gold_ids
+        dataset.name, corpus.rag, queries, vectors, dataset.qrels, corpus.passage_gold_ids
     )
 
 
 def evaluate(c: Collection, mode: RetrievalMode, fusion: FusionConfig) -> float:
-    retriever = Retriever(c.index, mode=mode, fusion=fusion)
+    retriever = StoreRetriever(c.rag.store, c.rag.embedder, mode=mode, fusion=fusion)
     run: dict[str, dict[str, float]] = {}
     for (qid, query), vector in zip(c.queries.items(), c.vectors):
-        scored = retriever.score(query, vector, DEPTH)
         ranked: dict[str, float] = {}
-        for position, row in enumerate(scored.rows):
-            for gold_id in c.row_gold_ids[int(row)]:
+        for position, hit in enumerate(retriever.search(query, DEPTH, vector=vector)):
+            for gold_id in c.passage_gold_ids[hit.passage.id]:
                 ranked.setdefault(gold_id, float(DEPTH * 2 - position))
         run[qid] = ranked
     return retrieval_metrics(run, c.qrels)["ndcg@10"]
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, help="keep the built indexes here between runs")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging(logging.INFO, "%(message)s")
     embedder = MiniLMEmbedder().load()
     squad = load_squad(args.data / "squad2-dev-half" / "squad2_dev_half.json")
     collections = [

@@ -11,7 +11,7 @@ from eval.corpus import EvalCorpus, build_corpus, corpus_for
 from eval.datasets import QADataset
 from rag.embed import Embedder
 from rag.errors import IndexStoreError
-from rag.pipeline import RAG
+from rag.opening import open_index
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -22,6 +22,6 @@ def cached_corpus(dataset: QADataset, embedder: Embedder, cache: Path | None = N
         return build_corpus(dataset, Path(tempfile.mkdtemp()) / "index", embedder=embedder)
     directory = cache / f"{dataset.sha256[:16]}-corpus"
     try:
-        return corpus_for(RAG.open(directory, embedder=embedder), dataset)
+        return corpus_for(open_index(directory, embedder=embedder), dataset)
     except IndexStoreError:
         return build_corpus(dataset, directory, embedder=embedder)

@@ -1,55 +1,20 @@
-"""Lexical search with bm25s (Lucene BM25), English stop words and Snowball stemming."""
+"""Lexical scores with bm25s (Lucene BM25) over terms the caller analysed.
+
+The store never tokenises: passages arrive with their terms and queries are searched by terms,
+both from ``rag.analysis.index_terms``, so one analyser serves indexing, search and answering.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import logging
-import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from rag.config import IndexConfig
-from rag.errors import IndexCorruptError
-
-logger = logging.getLogger(__name__)
-# bm25s sets its logger to DEBUG when imported, so "Building index from IDs objects" reaches any
-# handler an application configured (the CLI printed it without -v): let the application decide.
-logging.getLogger("bm25s").setLevel(logging.NOTSET)
-
-STOPWORDS = "en"
-_stemmer = Stemmer.Stemmer("english")
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed tokens: the same for documents and queries."""
-    with contextlib.redirect_stderr(io.StringIO()):  # bm25s prints progress bars otherwise
-        return bm25s.tokenize(
-            list(texts),
-            stopwords=STOPWORDS,
-            stemmer=_stemmer,
-            return_ids=False,
-            show_progress=False,
-        )
-
-
-_TERM = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
-# Content words for lexical evidence (does a sentence hold the question's words?): a fuller stop
-# list than the index's, since "how", "does" and "many" say nothing about what a sentence is about,
-# and in a small collection they may be missing from every passage and look rarest of all.
-_CONTENT_STOP = frozenset(STOPWORDS_EN_PLUS) | {"many", "much", "whose", "also", "would", "could"}
-
-
-def terms(text: str) -> list[str]:
-    """The stemmed content words of one text (the BM25 stemmer, a fuller stop list)."""
-    words = [w for w in _TERM.findall(text.lower()) if w not in _CONTENT_STOP]
-    return _stemmer.stemWords(words)
+from index.config import IndexConfig
+from index.errors import IndexCorruptError
 
 
 class BM25Index:
@@ -61,27 +26,26 @@ class BM25Index:
         self._df: np.ndarray | None = None
 
     @classmethod
-    def build(cls, texts: Sequence[str], config: IndexConfig) -> BM25Index:
-        tokens = tokenize(texts)
-        if not any(tokens):
-            return cls(None, len(texts))
+    def build(cls, terms: Sequence[Sequence[str]], config: IndexConfig) -> BM25Index:
+        if not any(terms):
+            return cls(None, len(terms))
         vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in tokens]
+        ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in terms]
         retriever = bm25s.BM25(k1=config.bm25_k1, b=config.bm25_b, method="lucene")
         retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-        return cls(retriever, len(texts))
+        return cls(retriever, len(terms))
 
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 score of every passage for the (already tokenised) query."""
-        known = [t for t in query_tokens if self._retriever and t in self._retriever.vocab_dict]
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every passage for the query's terms."""
+        known = [t for t in query_terms if self._retriever and t in self._retriever.vocab_dict]
         if not known:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
-    def idf(self, tokens: list[str]) -> dict[str, float]:
-        """Inverse document frequency (Lucene's formula) of each token.
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """Inverse document frequency (Lucene's formula) of each term.
 
-        A token no passage contains gets the highest idf there is: for judging whether a sentence
+        A term no passage contains gets the highest idf there is: for judging whether a sentence
         answers a question, a word the documents never use is the rarest word of all (and its
         absence the strongest sign they do not answer).
         """
@@ -90,7 +54,7 @@ class BM25Index:
         vocab = self._retriever.vocab_dict if self._retriever is not None else {}
         n = self.n_docs
         out = {}
-        for t in tokens:
+        for t in terms:
             row = vocab.get(t)
             df = int(self._df[row]) if row is not None and self._df is not None else 0
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))

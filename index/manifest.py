@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -9,10 +10,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rag.embed import file_sha256
-from rag.errors import IndexCorruptError, IndexMismatchError
+from index.contract import ModelIdentity
+from index.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: terms stored beside BM25 (the store no longer tokenises), snapshots behind ``CURRENT``."""
 MANIFEST = "manifest.json"
 _VERSIONED_PACKAGES = (
     "rag-quotes",
@@ -22,6 +24,14 @@ _VERSIONED_PACKAGES = (
     "torch",
     "numpy",
 )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:
@@ -42,8 +52,8 @@ class Manifest:
     index_type: str
     passages: int
     documents: int
-    chunking: dict[str, Any]
-    fusion: dict[str, Any]
+    settings: dict[str, Any]
+    """Recorded by the stages above (chunking, fusion) and checked by them on open."""
     index: dict[str, Any]
     metric: str = "inner_product"
     format_version: int = FORMAT_VERSION
@@ -59,27 +69,37 @@ class Manifest:
         path = directory / MANIFEST
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            manifest = cls(**data)
         except OSError as e:
             raise IndexCorruptError(f"cannot read {path}: {e}") from e
-        except (ValueError, TypeError) as e:
+        except ValueError as e:
             raise IndexCorruptError(
                 f"{path} is damaged ({e}); rebuild the index with `rag index`"
             ) from e
-        if manifest.format_version != FORMAT_VERSION:
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if version != FORMAT_VERSION:
             raise IndexMismatchError(
-                f"{directory} has index format {manifest.format_version}, this version reads "
-                f"{FORMAT_VERSION}: rebuild it with `rag index`"
+                f"{directory} has index format {version}, this version reads "
+                f"{FORMAT_VERSION}: rebuild it with `rag index` into a new directory"
             )
-        return manifest
+        try:
+            return cls(**data)
+        except TypeError as e:
+            raise IndexCorruptError(
+                f"{path} is damaged ({e}); rebuild the index with `rag index`"
+            ) from e
 
-    def check_model(self, name: str, sha256: str, dimension: int, directory: Path) -> None:
+    @property
+    def identity(self) -> ModelIdentity:
+        return ModelIdentity(self.model_name, self.model_sha256, self.dimension)
+
+    def check_model(self, running: ModelIdentity, directory: Path) -> None:
         """Refuse an index built with another embedding model than the running one."""
-        if (self.model_name, self.model_sha256, self.dimension) != (name, sha256, dimension):
+        if self.identity != running:
             raise IndexMismatchError(
                 f"{directory} was built with {self.model_name} (sha256 {self.model_sha256[:12]}…, "
-                f"dim {self.dimension}) but the running model is {name} (sha256 {sha256[:12]}…, "
-                f"dim {dimension}): rebuild it with `rag index --index-dir {directory} ...`"
+                f"dim {self.dimension}) but the running model is {running.name} "
+                f"(sha256 {running.sha256[:12]}…, dim {running.dimension}): "
+                f"rebuild it with `rag index --index-dir {directory} ...`"
             )
 
     def check_files(self, directory: Path) -> None:

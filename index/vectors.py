@@ -12,8 +12,8 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from rag.config import IndexConfig
-from rag.errors import IndexCorruptError
+from index.config import IndexConfig
+from index.errors import IndexCorruptError
 
 IndexType = Literal["flat", "hnsw"]
 

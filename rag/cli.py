@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from rag.entrypoints import configure_logging, positive_int
 from rag.errors import RagError
+from rag.opening import open_index
 from rag.types import RETRIEVAL_MODES, Turn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -25,17 +27,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a positive integer, with a message saying what was wrong."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
 
 
 def _add_index_dir(p: argparse.ArgumentParser) -> None:
@@ -94,23 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(index_dir: Path | None):  # noqa: ANN202
-    import rag
-
-    return rag.open_index(index_dir)
-
-
-def _open_for_write(index_dir: Path | None):  # noqa: ANN202
-    from rag.pipeline import RAG
-    from rag.settings import default_index_dir
-
-    if index_dir is None:
-        return RAG.open_default(default_index_dir())
-    return RAG(index_dir)
-
-
 def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
-    rag = _open_for_write(args.index_dir)
+    rag = open_index(args.index_dir, create=True)
     report = rag.index_paths(args.paths, show_progress=not args.no_progress)
     for err in report.skipped:
         print(f"skipped: {err}", file=sys.stderr)
@@ -119,7 +95,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
-    rag = _open(args.index_dir)
+    rag = open_index(args.index_dir)
     report = rag.remove(args.paths)
     for source in report.removed:
         print(f"removed {source}", file=out)
@@ -127,7 +103,7 @@ def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
-    docs = _open(args.index_dir).documents()
+    docs = open_index(args.index_dir).documents()
     rows = [
         {"source": d.source, "title": d.title, "pages": d.page_count, "chars": len(d.text)}
         for d in docs
@@ -158,7 +134,7 @@ def _each_line(handle: Callable[[str], Any], out: TextIO) -> int:
 
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    rag = _open(args.index_dir)
+    rag = open_index(args.index_dir)
 
     def run(query: str) -> list[dict[str, Any]]:
         return [h.to_dict() for h in rag.search(query, args.k, mode=args.mode)]
@@ -176,7 +152,7 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
-    rag = _open(args.index_dir)
+    rag = open_index(args.index_dir)
     history: list[Turn] = []
 
     def run(question: str) -> dict[str, Any]:
@@ -227,12 +203,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         # `rag eval` has its own parser (eval/cli.py); hand it every argument, --help included.
         return cmd_eval(argparse.Namespace(eval_args=argv[1:]), out or sys.stdout)
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s: %(message)s",
-    )
-    for noisy in ("bm25s", "sentence_transformers", "transformers", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)
     try:
         return COMMANDS[args.command](args, out or sys.stdout)
     except RagError as e:

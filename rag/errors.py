@@ -1,15 +1,34 @@
 """The exception tree: every failure a user can cause is a ``RagError`` with a message saying how
-to fix it. The CLI and the UI show these messages without a traceback."""
+to fix it. The CLI and the UI show these messages without a traceback. The root and the store's
+errors are defined in ``index.errors`` (the lowest layer) and re-exported here."""
 
 from __future__ import annotations
 
+from index.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStoreError,
+    InvalidInputError,
+    RagError,
+)
 
-class RagError(Exception):
-    """Base class of every error this package raises on purpose."""
-
-
-class InvalidInputError(RagError, ValueError):
-    """A question, query or parameter that cannot be used (empty query, ``k <= 0``...)."""
+__all__ = [
+    "CitationError",
+    "DatasetError",
+    "DocumentError",
+    "EmptyCorpusError",
+    "IndexCorruptError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexStoreError",
+    "InvalidInputError",
+    "ModelError",
+    "PathNotFoundError",
+    "RagError",
+    "UnreadableDocumentError",
+    "UnsupportedFileError",
+]
 
 
 class DocumentError(RagError):
@@ -36,24 +55,12 @@ class EmptyCorpusError(RagError):
     """Nothing could be indexed, or a search was asked of an index with no passages."""
 
 
-class IndexStoreError(RagError):
-    """Base of the on-disk index errors."""
-
-
-class IndexNotFoundError(IndexStoreError):
-    """No index at the given directory."""
-
-
-class IndexCorruptError(IndexStoreError):
-    """An index directory with a missing or damaged file."""
-
-
-class IndexMismatchError(IndexStoreError):
-    """An index built with another embedding model, dimension or settings than the running one."""
-
-
 class ModelError(RagError):
     """The bundled embedding model is missing or its weights are not the expected ones."""
+
+
+class CitationError(RagError):
+    """A citation that does not match its document: a bug, refused rather than shown."""
 
 
 class DatasetError(RagError):

@@ -1,17 +1,25 @@
-"""Incremental indexing of files: unchanged files are skipped by content hash, changed ones
-replace their passages, unreadable ones are reported and skipped."""
+"""The indexing stage: files or documents become passages, vectors and terms for the store.
+
+Unchanged files are skipped by content hash, changed ones replace their passages, unreadable ones
+are reported and skipped. The store receives finished ``PassageBatch``es; chunking, sentence
+splitting, the embedder and the analyser are all called here.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from index.store import PassageIndex
+from index.contract import PassageBatch, PassageStore
+from rag.analysis import index_terms
+from rag.chunk import Chunker
+from rag.config import ChunkConfig
+from rag.embed import Embedder
 from rag.errors import DocumentError, PathNotFoundError
 from rag.ingest import discover_files, read_document
 from rag.types import Document
@@ -46,57 +54,99 @@ class IndexReport:
         return ", ".join(parts) + f" ({self.passages} new passages)"
 
 
-def _hash_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+class Indexer:
+    """Cuts documents into passages and encodes them (passages and their sentences).
 
-
-def index_files(
-    index: PassageIndex, paths: Iterable[str | Path], *, show_progress: bool = False
-) -> IndexReport:
-    """Add files and folders (recursively) to ``index``.
-
-    Raises:
-        PathNotFoundError: A path does not exist (nothing is indexed then).
+    Args:
+        embedder: Encodes passages and sentences; its token count caps the passage length.
+        chunk_config: How documents are cut.
     """
-    files, skipped = discover_files(paths)
-    skipped = list(skipped)
-    added, updated, unchanged = [], [], []
-    documents: list[Document] = []
-    for path in tqdm(files, desc="Reading", unit="file", disable=not show_progress):
-        source = str(path)
-        known = index.document_by_source(source)
-        try:
-            if known is not None and known.content_hash == _hash_file(path):
-                unchanged.append(source)
+
+    def __init__(self, embedder: Embedder, chunk_config: ChunkConfig) -> None:
+        self.embedder = embedder
+        self.chunk_config = chunk_config
+        self._chunker: Chunker | None = None
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:  # loads tiktoken and the model: only when indexing
+            self._chunker = Chunker(
+                self.chunk_config,
+                model_tokens=self.embedder.count_tokens,
+                model_max=self.embedder.max_tokens,
+            )
+        return self._chunker
+
+    def batch(self, documents: Sequence[Document], *, show_progress: bool = False) -> PassageBatch:
+        """Everything the store keeps for ``documents``."""
+        passages = [p for doc in documents for p in self.chunker.chunk(doc)]
+        sentences = [s for p in passages for s in p.sentence_texts()]
+        texts = [p.text for p in passages]
+        return PassageBatch(
+            documents=tuple(documents),
+            passages=tuple(passages),
+            vectors=self.embedder.encode(texts, show_progress=show_progress),
+            sentence_vectors=self.embedder.encode(sentences, show_progress=show_progress),
+            terms=tuple(tuple(index_terms(t)) for t in texts),
+        )
+
+    def add_documents(
+        self, store: PassageStore, documents: Iterable[Document], *, show_progress: bool = False
+    ) -> int:
+        """Store documents already read, replacing any of the same source; returns passages."""
+        batch = self.batch(list(documents), show_progress=show_progress)
+        store.add(batch)
+        return len(batch.passages)
+
+    def add_files(
+        self, store: PassageStore, paths: Iterable[str | Path], *, show_progress: bool = False
+    ) -> IndexReport:
+        """Add files and folders (recursively) to ``store``.
+
+        Raises:
+            PathNotFoundError: A path does not exist (nothing is indexed then).
+        """
+        files, skipped_first = discover_files(paths)
+        skipped = list(skipped_first)
+        added, updated, unchanged = [], [], []
+        documents: list[Document] = []
+        for path in tqdm(files, desc="Reading", unit="file", disable=not show_progress):
+            source = str(path)
+            known = store.document_by_source(source)
+            try:
+                if known is not None and known.content_hash == _hash_file(path):
+                    unchanged.append(source)
+                    continue
+                documents.append(read_document(path))
+            except DocumentError as e:
+                logger.warning("skipped %s", e)
+                skipped.append(e)
                 continue
-            documents.append(read_document(path))
-        except DocumentError as e:
-            logger.warning("skipped %s", e)
-            skipped.append(e)
-            continue
-        except OSError as e:  # the file vanished or is unreadable between listing and reading
-            err = DocumentError(path, f"cannot read: {e.strerror or e}")
-            logger.warning("skipped %s", err)
-            skipped.append(err)
-            continue
-        (updated if known is not None else added).append(source)
-    passages = index.add(documents, show_progress=show_progress) if documents else []
-    return IndexReport(
-        added=tuple(added),
-        updated=tuple(updated),
-        unchanged=tuple(unchanged),
-        skipped=tuple(skipped),
-        passages=len(passages),
-    )
+            except OSError as e:  # the file vanished or is unreadable between listing and reading
+                err = DocumentError(path, f"cannot read: {e.strerror or e}")
+                logger.warning("skipped %s", err)
+                skipped.append(err)
+                continue
+            (updated if known is not None else added).append(source)
+        passages = (
+            self.add_documents(store, documents, show_progress=show_progress) if documents else 0
+        )
+        return IndexReport(
+            added=tuple(added),
+            updated=tuple(updated),
+            unchanged=tuple(unchanged),
+            skipped=tuple(skipped),
+            passages=passages,
+        )
 
 
-def remove_files(index: PassageIndex, paths: Iterable[str | Path]) -> IndexReport:
-    """Drop indexed documents by path; a folder drops every document under it.
+def remove_files(store: PassageStore, paths: Iterable[str | Path]) -> IndexReport:
+    """Drop stored documents by path; a folder drops every document under it.
 
     Raises:
-        PathNotFoundError: A path matches no indexed document.
+        PathNotFoundError: A path matches no stored document.
     """
-    sources = {d.source for d in index.documents.values()}
+    sources = {d.source for d in store.documents()}
     chosen: set[str] = set()
     for raw in paths:
         path = str(Path(raw).expanduser().resolve())
@@ -106,5 +156,9 @@ def remove_files(index: PassageIndex, paths: Iterable[str | Path]) -> IndexRepor
         if not matches:
             raise PathNotFoundError(raw, "is not in the index (see `rag documents`)")
         chosen |= matches
-    gone = index.remove(chosen)
+    gone = store.remove(chosen)
     return IndexReport(removed=tuple(sorted(d.source for d in gone)))
+
+
+def _hash_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

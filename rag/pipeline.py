@@ -1,45 +1,52 @@
-"""The library's front door: open an index directory (or the default one), index, search, ask.
+"""The library's front door: ``RAG`` (one index directory: index, search, ask, look up) and
+``open_index``, the one way to open an index.
 
-    >>> from rag import RAG
-    >>> rag = RAG.open_default()
-    >>> rag.search("Who is Russia's foreign minister?", k=3)[0].passage.page
+    >>> import rag
+    >>> default = rag.open_index()   # the index over the bundled corpus, built on first use
+    >>> default.search("Who is Russia's foreign minister?", k=3)[0].passage.page
     1
 
-One ``RAG`` can be shared by threads. Writes take an exclusive file lock on the index directory
-and re-read it first when another process changed it, so concurrent writers lose nothing.
+One ``RAG`` can be shared by threads. A write works on a fresh copy of the index read from disk
+under the directory's writer lock and replaces the searched one only once saved, so searches never
+wait for indexing and concurrent writers (threads or processes) lose nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from index.manifest import MANIFEST
-from index.store import PassageIndex
-from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k
-from rag.embed import Embedder, default_embedder
-from rag.errors import EmptyCorpusError, IndexNotFoundError, IndexStoreError
-from rag.indexing import IndexReport, index_files, remove_files
+from index.directory import IndexDirectory
+from index.passages import PassageIndex
+from rag.analysis import ANALYSER
+from rag.answering import Answerer
+from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k, check_mode
+from rag.embed import Embedder, default_embedder, identity_of
+from rag.errors import EmptyCorpusError, IndexMismatchError
+from rag.indexing import Indexer, IndexReport, remove_files
 from rag.ingest import document_from_text
-from rag.retrieve import Retriever
-from rag.types import Answer, Document, Hit, RetrievalMode, Turn
+from rag.retrieve import StoreRetriever
+from rag.types import Answer, Document, Hit, Passage, RetrievalMode, Turn
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent / "data" / "corpus"
-
 
 class RAG:
-    """An index directory with its retriever and answerer.
+    """An index directory with its retriever and answerer. Cheap to make; the index loads on
+    first use (``open_index`` loads it at once, and checks it).
 
     Args:
         index_dir: Where the index lives (created on the first write if missing).
         embedder: The embedding model; the bundled all-MiniLM-L6-v2 by default.
         mode: Default retrieval mode.
+        chunk_config, fusion, index_config: Settings for a new index. For an existing one,
+            leave them out to use what it was built with; one that differs raises
+            ``IndexMismatchError`` instead of being silently ignored.
     """
 
     def __init__(
@@ -49,115 +56,119 @@ class RAG:
         embedder: Embedder | None = None,
         mode: RetrievalMode = "hybrid",
         chunk_config: ChunkConfig | None = None,
-        index_config: IndexConfig | None = None,
         fusion: FusionConfig | None = None,
+        index_config: IndexConfig | None = None,
     ) -> None:
-        self.index_dir = Path(index_dir).expanduser().resolve()
+        self.directory = IndexDirectory(index_dir)
+        self.index_dir = self.directory.path
         self.embedder = embedder or default_embedder()
-        self.mode = mode
-        self._configs = (chunk_config, index_config, fusion)
-        self._index: PassageIndex | None = None
+        self.mode = check_mode(mode)
+        self._requested = {"chunking": chunk_config, "fusion": fusion, "index": index_config}
+        self._store: PassageIndex | None = None
         self._stamp: str | None = None
-        self._lock = threading.RLock()
+        self._load_lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
-    # ------------------------------------------------------------------ opening
-    @classmethod
-    def open(cls, index_dir: str | Path, **kwargs: object) -> RAG:
-        """Open an existing index; raises ``IndexNotFoundError`` if there is none."""
-        rag = cls(index_dir, **kwargs)  # type: ignore[arg-type]
-        rag.index  # noqa: B018 - load now so a missing or damaged index fails here
-        return rag
-
-    @classmethod
-    def open_default(cls, index_dir: str | Path, **kwargs: object) -> RAG:
-        """Open the index at ``index_dir``, first indexing the bundled corpus into it if needed."""
-        rag = cls(index_dir, **kwargs)  # type: ignore[arg-type]
-        if rag.exists():
-            current = rag.index.document_by_source(str(DEFAULT_CORPUS_DIR / _corpus_file()))
-            if current is not None:
-                return rag
-        logger.info("building the default index in %s", rag.index_dir)
-        rag.index_paths([DEFAULT_CORPUS_DIR])
-        return rag
-
+    # ----------------------------------------------------------------- the index
     def exists(self) -> bool:
-        return (self.index_dir / MANIFEST).is_file()
+        return self.directory.exists()
 
     @property
-    def index(self) -> PassageIndex:
-        with self._lock:
-            if self._index is None or self._stale():
-                with self._file_lock(shared=True):
-                    self._load()
-            assert self._index is not None
-            return self._index
+    def store(self) -> PassageIndex:
+        """The index as saved last (reloaded when another process or thread saved since)."""
+        if self._store is None or self.directory.stamp() != self._stamp:
+            with self._load_lock:
+                if self._store is None or self.directory.stamp() != self._stamp:
+                    stamp, store = self.directory.load(identity_of(self.embedder))
+                    self._check(store)
+                    self._store, self._stamp = store, stamp
+        return self._store
 
-    def _load(self) -> None:
-        self._index = PassageIndex.load(self.index_dir, self.embedder)
-        self._stamp = self._disk_stamp()
+    @property
+    def chunk_config(self) -> ChunkConfig:
+        return self._settings()[0]
 
-    def _new_index(self) -> PassageIndex:
-        chunk_config, index_config, fusion = self._configs
-        return PassageIndex(
-            self.embedder, chunk_config=chunk_config, index_config=index_config, fusion=fusion
+    @property
+    def fusion(self) -> FusionConfig:
+        return self._settings()[1]
+
+    def _settings(self) -> tuple[ChunkConfig, FusionConfig]:
+        if self.exists():
+            recorded = self.store.settings
+            return ChunkConfig(**recorded["chunking"]), FusionConfig(**recorded["fusion"])
+        return (
+            self._requested["chunking"] or ChunkConfig(),
+            self._requested["fusion"] or FusionConfig(),
         )
 
-    def _disk_stamp(self) -> str | None:
-        try:
-            stat = (self.index_dir / MANIFEST).stat()
-        except FileNotFoundError:
-            return None
-        return f"{stat.st_mtime_ns}:{stat.st_ino}"
+    def _check(self, store: PassageIndex) -> None:
+        """Refuse an index built with other settings than the ones this ``RAG`` was asked for."""
+        recorded = store.settings
+        if recorded.get("analyser") != ANALYSER:
+            raise IndexMismatchError(
+                f"{self.index_dir} was analysed with {recorded.get('analyser')}, this version "
+                f"uses {ANALYSER}: rebuild it with `rag index` into a new directory"
+            )
+        asked = {
+            "chunking": self._requested["chunking"],
+            "fusion": self._requested["fusion"],
+            "index": self._requested["index"],
+        }
+        built = {**recorded, "index": asdict(store.config)}
+        for name, config in asked.items():
+            if config is not None and asdict(config) != built.get(name):
+                raise IndexMismatchError(
+                    f"{self.index_dir} was built with {name} settings {built.get(name)}, not the "
+                    f"{asdict(config)} asked for: leave them out to use the index as built, or "
+                    "index into a new directory"
+                )
 
-    def _stale(self) -> bool:
-        return self._disk_stamp() != self._stamp
+    def _new_store(self) -> PassageIndex:
+        settings: dict[str, Any] = {
+            "chunking": asdict(self._requested["chunking"] or ChunkConfig()),
+            "fusion": asdict(self._requested["fusion"] or FusionConfig()),
+            "analyser": ANALYSER,
+        }
+        return PassageIndex(identity_of(self.embedder), settings, self._requested["index"])
 
     @contextlib.contextmanager
-    def _file_lock(self, *, shared: bool) -> Iterator[None]:
-        lock_path = self.index_dir.parent / f".{self.index_dir.name}.lock"
-        try:
-            self.index_dir.parent.mkdir(parents=True, exist_ok=True)
-            lock_file = lock_path.open("a")
-        except OSError as e:
-            raise IndexStoreError(
-                f"cannot use {self.index_dir} as an index directory ({e.strerror or e}): "
-                "choose a folder you can write to"
-            ) from e
-        with lock_file as f:
-            fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[PassageIndex]:
+    def _writing(self, *, fresh: bool = False) -> Iterator[PassageIndex]:
         """Yield a fresh copy of the up-to-date index for a change, then save it atomically.
 
-        The change is made to a copy read from disk, never to the index that searches in other
-        threads are reading; it replaces that one only once saved. A failed change leaves both
-        the disk and the loaded index as they were.
+        A failed change leaves both the disk and the searched index as they were; a change that
+        changed nothing writes nothing.
         """
-        with self._lock, self._file_lock(shared=False):
-            index = (
-                PassageIndex.load(self.index_dir, self.embedder)
-                if self.exists()
-                else self._new_index()
-            )
-            yield index
-            index.save(self.index_dir)
-            self._index = index
-            self._stamp = self._disk_stamp()
+        with self._write_lock, self.directory.writing():
+            existed = self.exists()
+            if existed and not fresh:
+                _, store = self.directory.load(identity_of(self.embedder))
+                self._check(store)
+            else:
+                store = self._new_store()
+            revision = store.revision
+            try:
+                yield store
+                if store.revision != revision or fresh:
+                    stamp = self.directory.save(store)
+                    with self._load_lock:
+                        self._store, self._stamp = store, stamp
+            finally:
+                if not existed and not self.exists():
+                    self.directory.discard_if_unused()
 
-    # ----------------------------------------------------------------- writing
+    # ------------------------------------------------------------------- writing
     def index_paths(
-        self, paths: Iterable[str | Path], *, show_progress: bool = False
+        self, paths: Iterable[str | Path], *, show_progress: bool = False, fresh: bool = False
     ) -> IndexReport:
-        """Index files and folders incrementally (see ``rag.indexing.index_files``)."""
+        """Index files and folders incrementally (see ``rag.indexing.Indexer.add_files``).
+
+        With ``fresh``, start from an empty index with this ``RAG``'s settings instead (the old
+        index stays until the new one is saved).
+        """
         paths = list(paths)
-        with self._writing() as index:
-            report = index_files(index, paths, show_progress=show_progress)
-            if not index.passages:
+        with self._writing(fresh=fresh) as store:
+            report = self._indexer(store).add_files(store, paths, show_progress=show_progress)
+            if not len(store):
                 raise EmptyCorpusError(
                     "nothing could be indexed: "
                     + ("; ".join(str(e) for e in report.skipped) or "no supported files found")
@@ -172,20 +183,54 @@ class RAG:
     def index_documents(self, documents: Iterable[Document], *, show_progress: bool = False) -> int:
         """Index documents already read (``rag.ingest``), replacing any of the same source;
         returns passages added."""
-        with self._writing() as index:
-            return len(index.add(documents, show_progress=show_progress))
+        with self._writing() as store:
+            return self._indexer(store).add_documents(
+                store, documents, show_progress=show_progress
+            )
 
     def remove(self, paths: Iterable[str | Path]) -> IndexReport:
         """Drop documents by path (a folder drops everything under it)."""
-        with self._writing() as index:
-            return remove_files(index, paths)
+        with self._writing() as store:
+            return remove_files(store, paths)
 
-    # ----------------------------------------------------------------- reading
+    def _indexer(self, store: PassageIndex) -> Indexer:
+        return Indexer(self.embedder, ChunkConfig(**store.settings["chunking"]))
+
+    # ------------------------------------------------------------------- reading
     def documents(self) -> list[Document]:
-        return sorted(self.index.documents.values(), key=lambda d: d.source)
+        """The indexed documents, by source."""
+        return sorted(self.store.documents(), key=lambda d: d.source)
 
-    def retriever(self, mode: RetrievalMode | None = None) -> Retriever:
-        return Retriever(self.index, mode=mode or self.mode)
+    def document(self, doc_id: str) -> Document | None:
+        return self.store.document(doc_id)
+
+    def passages(self) -> list[Passage]:
+        """Every indexed passage, documents in indexing order, each in reading order."""
+        return self.store.passages()
+
+    def context(self, passage: Passage, n: int = 1) -> list[Passage]:
+        """``passage`` with up to ``n`` passages of its document on each side (alone if it was
+        removed since it was retrieved)."""
+        same = self.store.passages_of(passage.doc_id)
+        i = next((j for j, p in enumerate(same) if p.id == passage.id), None)
+        if i is None:
+            return [passage]
+        return same[max(0, i - n) : i + n + 1]
+
+    def retriever(self, mode: RetrievalMode | None = None) -> StoreRetriever:
+        return self._retriever(self.store, mode)
+
+    def answerer(self, mode: RetrievalMode | None = None) -> Answerer:
+        store = self.store  # one snapshot for retrieval and lookups alike
+        return Answerer(self._retriever(store, mode), store, self.embedder)
+
+    def _retriever(self, store: PassageIndex, mode: RetrievalMode | None) -> StoreRetriever:
+        return StoreRetriever(
+            store,
+            self.embedder,
+            mode=mode or self.mode,
+            fusion=FusionConfig(**store.settings["fusion"]),
+        )
 
     def search(self, query: str, k: int = 5, *, mode: RetrievalMode | None = None) -> list[Hit]:
         """The ``k`` best passages for ``query``, highest score first."""
@@ -201,15 +246,4 @@ class RAG:
         strictness: float | None = None,
     ) -> Answer:
         """Answer ``question`` with verbatim quotes from the documents, or abstain."""
-        from rag.answer import Answerer
-
-        return Answerer(self.retriever(mode)).ask(
-            question, k=k, history=history, strictness=strictness
-        )
-
-
-def _corpus_file() -> str:
-    files = sorted(p.name for p in DEFAULT_CORPUS_DIR.iterdir() if p.is_file())
-    if not files:
-        raise IndexNotFoundError(f"the bundled corpus is missing from {DEFAULT_CORPUS_DIR}")
-    return files[0]
+        return self.answerer(mode).ask(question, k=k, history=history, strictness=strictness)

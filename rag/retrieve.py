@@ -1,14 +1,19 @@
-"""Dense, BM25 and hybrid search over a ``PassageIndex``: ``search(query, k) -> list[Hit]``."""
+"""Retrieval: the ``Retriever`` contract and its implementation over a passage store.
+
+``search(query, k) -> list[Hit]``: the ``k`` best passages, best first, each hit keyed by its
+passage id and carrying every score that ranked it (dense, BM25, fused).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from index.bm25 import tokenize
-from index.store import PassageIndex
+from index.contract import Candidates, PassageStore
+from rag.analysis import index_terms
 from rag.config import FusionConfig, check_k, check_mode
+from rag.embed import Embedder
 from rag.errors import EmptyCorpusError, InvalidInputError
 from rag.types import Hit, RetrievalMode
 
@@ -16,95 +21,85 @@ MAX_QUERY_CHARS = 2_000
 """Longer queries are cut here: the encoder reads 256 tokens anyway, and BM25 work stays bounded."""
 
 
-@dataclass(frozen=True)
-class Scored:
-    """Candidate passages with the scores of each retriever (NaN where one did not score it)."""
+class Retriever(Protocol):
+    """Finds the passages that best match a query."""
 
-    rows: np.ndarray
-    fused: np.ndarray
-    dense: np.ndarray
-    bm25: np.ndarray
+    def search(self, query: str, k: int, *, vector: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best passages, best first.
+
+        Args:
+            query: The query text.
+            k: How many hits.
+            vector: The query already encoded (the answer step reuses it); encoded if None.
+        """
+        ...
 
 
-def check_query(query: str) -> str:
+def check_query(query: object) -> str:
     if not isinstance(query, str) or not query.strip():
         raise InvalidInputError("the query is empty: type a question or some keywords")
     return query.strip()[:MAX_QUERY_CHARS]
 
 
-class Retriever:
-    """Searches passages by meaning (FAISS), by words (BM25) or both (fusion).
+class StoreRetriever:
+    """Searches a store by meaning (FAISS), by words (BM25) or both (fusion).
 
     Args:
-        index: The passage index.
-        mode: Default mode.
+        store: The passages.
+        embedder: Encodes queries; the model the store's vectors came from.
+        mode: ``hybrid``, ``dense`` or ``bm25``.
         fusion: How hybrid mode combines the two rankings.
     """
 
     def __init__(
         self,
-        index: PassageIndex,
+        store: PassageStore,
+        embedder: Embedder,
         *,
         mode: RetrievalMode = "hybrid",
         fusion: FusionConfig | None = None,
     ) -> None:
-        self.index = index
+        self.store = store
+        self.embedder = embedder
         self.mode = check_mode(mode)
-        self.fusion = fusion or index.fusion
+        self.fusion = fusion or FusionConfig()
 
-    def search(self, query: str, k: int = 5, *, mode: RetrievalMode | None = None) -> list[Hit]:
-        """Return the ``k`` best passages for ``query``, highest score first."""
+    def search(self, query: str, k: int, *, vector: np.ndarray | None = None) -> list[Hit]:
         query = check_query(query)
         check_k(k)
-        vector = self.index.embedder.encode([query])[0]
-        return self.hits(self.score(query, vector, k, mode=mode), k)
-
-    def hits(self, scored: Scored, k: int) -> list[Hit]:
-        passages = self.index.passages
-        return [
-            Hit(passage=passages[int(row)], score=float(score), rank=rank)
-            for rank, (row, score) in enumerate(zip(scored.rows[:k], scored.fused[:k]), start=1)
-        ]
-
-    def score(
-        self, query: str, vector: np.ndarray, k: int, *, mode: RetrievalMode | None = None
-    ) -> Scored:
-        """Rank candidates for an already-encoded query; every retriever's score is kept."""
-        mode = check_mode(mode or self.mode)
-        n = len(self.index.passages)
+        n = len(self.store)
         if n == 0:
             raise EmptyCorpusError("the index holds no passages: add documents with `rag index`")
-        depth = min(n, max(k, self.fusion.depth))
-        dense_rows, dense_scores = self._dense(vector, depth) if mode != "bm25" else (None, None)
-        bm25_all = self.index.bm25.scores(tokenize([query])[0]) if mode != "dense" else None
-        if mode == "dense":
-            assert dense_rows is not None and dense_scores is not None
-            return Scored(dense_rows, dense_scores, dense_scores, np.full(len(dense_rows), np.nan))
-        assert bm25_all is not None
-        bm25_rows = _top(bm25_all, depth)
-        if mode == "bm25":
-            return Scored(
-                bm25_rows, bm25_all[bm25_rows], np.full(len(bm25_rows), np.nan), bm25_all[bm25_rows]
+        if vector is None and self.mode != "bm25":
+            vector = self.embedder.encode([query])[0]
+        candidates = self.store.search(
+            vector if self.mode != "bm25" else None,
+            index_terms(query) if self.mode != "dense" else None,
+            min(n, max(k, self.fusion.depth)),
+        )
+        return self._ranked(candidates, k)
+
+    def _ranked(self, candidates: Candidates, k: int) -> list[Hit]:
+        if self.mode == "hybrid":
+            scores = fuse(candidates.dense, candidates.bm25, self.fusion)
+        else:
+            scores = candidates.dense if self.mode == "dense" else candidates.bm25
+        # A stable sort: the store's order breaks ties.
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [
+            Hit(
+                passage=self.store.passage(candidates.ids[i]),
+                score=float(scores[i]),
+                rank=rank,
+                dense=_known(candidates.dense[i]),
+                bm25=_known(candidates.bm25[i]),
             )
-        assert dense_rows is not None and dense_scores is not None
-        rows = np.union1d(dense_rows, bm25_rows)
-        # Every candidate gets both scores: its cosine from its stored vector, its BM25 from the
-        # full score array, so fusion never has to guess a missing score.
-        dense = self.index.vectors_of(rows) @ vector
-        bm25 = bm25_all[rows]
-        fused = fuse(dense, bm25, self.fusion)
-        order = np.lexsort((rows, -fused))
-        return Scored(rows[order], fused[order], dense[order], bm25[order])
-
-    def _dense(self, vector: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, rows = self.index.vectors.search(vector, depth)
-        return rows.astype(np.int64), scores.astype(np.float32)
+            for rank, i in enumerate(order, start=1)
+        ]
 
 
-def _top(scores: np.ndarray, depth: int) -> np.ndarray:
-    depth = min(depth, len(scores))
-    rows = np.argpartition(-scores, depth - 1)[:depth]
-    return rows[np.lexsort((rows, -scores[rows]))]
+def _known(score: np.floating) -> float | None:
+    return None if np.isnan(score) else float(score)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

@@ -1,84 +1,53 @@
 """The data every stage passes on: frozen dataclasses with character offsets into a document's text.
 
 Offsets always index ``Document.text`` (the cleaned text the user is shown), so any passage,
-sentence or citation can be checked with ``document.text[start:end]``.
+sentence or citation can be checked with ``document.text[start:end]``. ``Document`` and
+``Passage`` are what the store holds (``index.records``); they are re-exported here so that every
+type a user meets comes from one module.
 """
 
 from __future__ import annotations
 
-import bisect
-import hashlib
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from index.records import Document, Passage, content_id
+
+__all__ = [
+    "RETRIEVAL_MODES",
+    "Answer",
+    "Citation",
+    "Document",
+    "Hit",
+    "Passage",
+    "RetrievalMode",
+    "Turn",
+    "content_id",
+]
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 RETRIEVAL_MODES: tuple[RetrievalMode, ...] = ("hybrid", "dense", "bm25")
 
 
-def content_id(*parts: object, length: int = 16) -> str:
-    """A stable id: the first ``length`` hex digits of the SHA-256 of the parts."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
-    return digest.hexdigest()[:length]
-
-
-@dataclass(frozen=True)
-class Document:
-    """One source file after extraction and cleaning.
-
-    Attributes:
-        id: Content hash of source path and text.
-        source: The file's path as indexed.
-        title: A short name to show (the file name, or a dataset's article title).
-        text: The cleaned full text; every offset elsewhere points into it.
-        page_starts: Offset at which each page starts; ``page_starts[0] == 0``.
-        content_hash: SHA-256 of the raw file bytes, to skip unchanged files when re-indexing.
-    """
-
-    id: str
-    source: str
-    title: str
-    text: str
-    page_starts: tuple[int, ...] = (0,)
-    content_hash: str = ""
-
-    def page_at(self, offset: int) -> int:
-        """The 1-based page number holding character ``offset``."""
-        return bisect.bisect_right(self.page_starts, offset)
-
-    @property
-    def page_count(self) -> int:
-        return len(self.page_starts)
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrievable unit: a paragraph (or a sentence-aligned piece of a long one).
-
-    ``text == document.text[start:end]``; ``sentences`` are absolute ``(start, end)`` offsets of the
-    sentences inside it, in order.
-    """
-
-    id: str
-    doc_id: str
-    source: str
-    title: str
-    text: str
-    start: int
-    end: int
-    page: int
-    sentences: tuple[tuple[int, int], ...] = ()
-
-    def sentence_texts(self) -> list[str]:
-        return [self.text[s - self.start : e - self.start] for s, e in self.sentences]
-
-
 @dataclass(frozen=True)
 class Hit:
-    """A passage returned by a search, with its score (higher is better) and 1-based rank."""
+    """A passage returned by a search, best first.
+
+    Attributes:
+        passage: The passage (its ``id`` keys it everywhere).
+        score: What it was ranked by (higher is better): the fused score in hybrid mode, else
+            the one retriever's score.
+        rank: 1-based.
+        dense: Cosine similarity of its vector to the query's (None when not computed).
+        bm25: Its BM25 score for the query (None when not computed).
+    """
 
     passage: Passage
     score: float
     rank: int
+    dense: float | None = None
+    bm25: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         p = self.passage
@@ -90,8 +59,14 @@ class Hit:
             "start": p.start,
             "end": p.end,
             "score": round(float(self.score), 6),
+            "dense": _rounded(self.dense),
+            "bm25": _rounded(self.bm25),
             "text": p.text,
         }
+
+
+def _rounded(score: float | None) -> float | None:
+    return None if score is None or math.isnan(score) else round(float(score), 6)
 
 
 @dataclass(frozen=True)

@@ -36,28 +36,28 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def citations_are_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Check every answer any test produces: each citation's quote is the document's text at its
-    offsets, on the page it names, and the short answer lies inside the first quote."""
-    from rag.answer import Answerer
+def real_model_only_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """A test that loads the bundled model must say so (``@pytest.mark.model``), so that
+    ``pytest -m "not model"`` runs only the fast tests; an unmarked test that loads it fails."""
+    if request.node.get_closest_marker("model") is not None:
+        return
+    from rag.embed import MiniLMEmbedder
 
-    produce = Answerer.decide
+    def refuse(self: MiniLMEmbedder) -> MiniLMEmbedder:
+        raise AssertionError("this test loads the real model: mark it @pytest.mark.model")
 
-    def checked(self: Answerer, *args: object, **kwargs: object) -> object:
-        answer = produce(self, *args, **kwargs)  # type: ignore[arg-type]
-        for c in answer.citations:
-            document = self.retriever.index.document_by_source(c.source)
-            assert document is not None, c
-            assert c.quote == document.text[c.start : c.end], c
-            assert c.page == document.page_at(c.start), c
-        if answer.short_answer_span is not None:
-            start, end = answer.short_answer_span
-            first = answer.citations[0]
-            assert first.start <= start < end <= first.end
-            assert first.quote[start - first.start : end - first.start] == answer.short_answer
-        return answer
+    monkeypatch.setattr(MiniLMEmbedder, "load", refuse)
 
-    monkeypatch.setattr(Answerer, "decide", checked)
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use the real model through a fixture are marked ``model`` for it."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
+MODEL_FIXTURES = {"real_embedder"}
+"""``item.fixturenames`` holds every fixture a test needs, directly or through another."""
 
 
 class FakeEmbedder:
@@ -98,9 +98,42 @@ def real_embedder():  # noqa: ANN201
 @pytest.fixture(scope="session")
 def default_rag(real_embedder, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
     """A RAG over the bundled corpus with the real model, built once for the session."""
+    from rag.opening import DEFAULT_CORPUS_DIR
     from rag.pipeline import RAG
 
-    return RAG.open_default(tmp_path_factory.mktemp("default") / "index", embedder=real_embedder)
+    rag = RAG(tmp_path_factory.mktemp("default") / "index", embedder=real_embedder)
+    rag.index_paths([DEFAULT_CORPUS_DIR])
+    return rag
+
+
+def build_store(embedder, texts: dict[str, str], config=None, **settings):  # noqa: ANN001, ANN003, ANN201
+    """An in-memory store holding ``texts`` (source -> text), indexed by the real pipeline;
+    ``settings`` are recorded with it as the pipeline would, ``config`` is the store's own."""
+    from index.passages import PassageIndex
+    from rag.analysis import ANALYSER
+    from rag.config import ChunkConfig
+    from rag.embed import identity_of
+    from rag.indexing import Indexer
+    from rag.ingest import document_from_text
+
+    store = PassageIndex(identity_of(embedder), {"analyser": ANALYSER, **settings}, config)
+    docs = [document_from_text(text, source) for source, text in texts.items()]
+    Indexer(embedder, ChunkConfig()).add_documents(store, docs)
+    return store
+
+
+def assert_verbatim(answer, rag) -> None:  # noqa: ANN001
+    """The citation invariant, checked from outside: each quote is its document's text at its
+    offsets, on the page it names, and the short answer lies inside the first quote."""
+    for c in answer.citations:
+        document = next(d for d in rag.documents() if d.source == c.source)
+        assert c.quote == document.text[c.start : c.end], c
+        assert c.page == document.page_at(c.start), c
+    if answer.short_answer_span is not None:
+        start, end = answer.short_answer_span
+        first = answer.citations[0]
+        assert first.start <= start < end <= first.end
+        assert first.quote[start - first.start : end - first.start] == answer.short_answer
 
 
 def _write_files(folder: Path, files: dict[str, str]) -> Path:

@@ -14,9 +14,9 @@ from typing import Any
 
 import gradio as gr
 
-from rag.abstain import load_config
+from rag import RAG, open_index
+from rag.answering import load_config
 from rag.ingest import SUPPORTED_SUFFIXES
-from rag.pipeline import RAG
 from rag.types import RETRIEVAL_MODES
 from ui import render
 from ui.assets import CSS, SOURCE_JS, TRANSCRIPT_JS
@@ -205,14 +205,7 @@ def serve(
         host: Bind address; loopback unless told otherwise.
         port: TCP port.
     """
-    from rag.settings import default_index_dir
-
-    if index_dir is None:
-        rag = RAG.open_default(default_index_dir())
-    else:
-        rag = RAG(index_dir)
-        if rag.exists():
-            rag.index  # noqa: B018 - load now so a damaged or mismatched index fails at start
+    rag = open_index(index_dir, create=True)  # a damaged or mismatched index fails here
     launch(build_app(rag), host=host, port=port)
 
 

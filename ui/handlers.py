@@ -12,9 +12,10 @@ from typing import Any
 
 import gradio as gr
 
+from rag import RAG
 from rag.errors import InvalidInputError, RagError
-from rag.pipeline import DEFAULT_CORPUS_DIR, RAG
-from rag.types import RETRIEVAL_MODES, Answer, Document, Passage, RetrievalMode
+from rag.opening import DEFAULT_CORPUS_DIR
+from rag.types import RETRIEVAL_MODES, Answer, Document, RetrievalMode
 from ui import render
 from ui.render import Exchange
 from ui.uploads import UploadRejectedError, store_upload, upload_dir_for
@@ -126,7 +127,7 @@ class ChatHandlers:
         if citation is None:
             return render.SOURCE_HINT
         hit = next((h for h in answer.passages if h.passage.id == citation.passage_id), None)
-        document = self._document_of(hit.passage.doc_id) if hit else None
+        document = self.rag.document(hit.passage.doc_id) if hit else None
         if (
             hit is None
             or document is None
@@ -136,7 +137,7 @@ class ChatHandlers:
         short = answer.short_answer_span if n == answer.citations[0].n else None
         return render.render_source(
             document,
-            self._around(hit.passage),
+            self.rag.context(hit.passage, 1),
             quote=(citation.start, citation.end),
             short=short,
             label=f"[{n}]",
@@ -146,21 +147,12 @@ class ChatHandlers:
         hit = next((h for h in answer.passages if h.passage.id == passage_id), None)
         if hit is None:
             return render.SOURCE_HINT
-        document = self._document_of(hit.passage.doc_id)
+        document = self.rag.document(hit.passage.doc_id)
         if document is None:
             return render.render_source_gone(hit.passage.title)
         return render.render_source(
-            document, self._around(hit.passage), focus=hit.passage, label="Related passage"
+            document, self.rag.context(hit.passage, 1), focus=hit.passage, label="Related passage"
         )
-
-    def _document_of(self, doc_id: str) -> Document | None:
-        return self.rag.index.documents.get(doc_id)
-
-    def _around(self, passage: Passage) -> list[Passage]:
-        try:
-            return self.rag.index.neighbours(passage, before=1, after=1)
-        except StopIteration:  # the passage is gone from the index: show it alone
-            return [passage]
 
     # -------------------------------------------------------------- documents
     def document_choices(self) -> list[tuple[str, str]]:

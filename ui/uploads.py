@@ -32,8 +32,9 @@ class UploadRejectedError(RagError):
 
 
 def upload_dir_for(index_dir: Path) -> Path:
-    """The folder uploads go to: beside the index, so removing the index keeps the originals."""
-    return index_dir.parent / UPLOAD_FOLDER
+    """The folder uploads go to: inside the index directory (saves leave it alone), so two
+    indexes never share one and the index travels with the files it quotes."""
+    return index_dir / UPLOAD_FOLDER
 
 
 def safe_filename(name: str) -> str:

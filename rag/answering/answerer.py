@@ -1,7 +1,8 @@
 """``ask``: retrieve, extract verbatim quotes, find the short answer, decide whether to abstain.
 
 A question costs one encoder call; everything after it is arithmetic over vectors computed at index
-time. Every citation satisfies ``quote == document.text[start:end]``.
+time. Answering reads the index only through the ``Retriever`` contract and the store's lookups by
+id. Every answer passes ``check_citations`` before it is returned.
 """
 
 from __future__ import annotations
@@ -14,22 +15,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.bm25 import terms
-from index.store import PassageIndex
-from rag.abstain import FEATURES, AnsweringConfig, load_config
+from index.contract import PassageStore
+from rag.analysis import content_terms
+from rag.answering.citations import check_citations, cite
+from rag.answering.confidence import evidence_features
+from rag.answering.config import AnsweringConfig, load_config
+from rag.answering.followup import resolve_query
+from rag.answering.quotes import ScoredSentence, score_sentences, select_quotes
+from rag.answering.short_answer import question_type, short_answer
 from rag.config import check_k
+from rag.embed import Embedder
 from rag.errors import InvalidInputError
-from rag.extract import (
-    ScoredSentence,
-    lexical_coverage,
-    score_sentences,
-    select_quotes,
-    sentence_terms_of,
-)
-from rag.followup import resolve_query
-from rag.retrieve import Retriever, Scored
-from rag.short_answer import question_type, short_answer
-from rag.types import Answer, Citation, Hit, Turn
+from rag.retrieve import Retriever
+from rag.types import Answer, Hit, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -44,44 +42,13 @@ sits in a passage ranked a little lower."""
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the answer is decided on: the ranked candidates and the abstention features."""
+    """What the answer is decided on: the ranked hits, the scored candidate sentences and the
+    abstention features."""
 
-    scored: Scored
+    hits: list[Hit]
     sentences: list[ScoredSentence]
     query_terms: list[str]
     features: dict[str, float]
-
-
-def evidence_features(
-    index: PassageIndex,
-    sentences: list[ScoredSentence],
-    vector: np.ndarray,
-    query_terms: list[str],
-    idf: dict[str, float],
-) -> dict[str, float]:
-    """The features of ``rag.abstain.FEATURES`` for the best sentence.
-
-    Besides the best sentence's own scores: how similar its whole passage is to the question, how
-    much of the question the passage covers, how rare the rarest question term that the passage
-    lacks is (an unanswerable question often names something the text never mentions), and the
-    best sentence's lead over the best sentence of another passage.
-    """
-    if not sentences:
-        return dict.fromkeys(FEATURES, 0.0)
-    best = sentences[0]
-    passage = index.passages[best.row]
-    passage_terms = sentence_terms_of(passage.text)
-    top_idf = max((idf.get(t, 0.0) for t in query_terms), default=0.0)
-    missing = [idf.get(t, 0.0) for t in query_terms if t not in passage_terms]
-    runner_up = next((s.score for s in sentences[1:] if s.row != best.row), 0.0)
-    return {
-        "cosine": best.cosine,
-        "lexical": best.lexical,
-        "passage_cosine": float(index.vectors_of(np.array([best.row]))[0] @ vector),
-        "passage_lexical": lexical_coverage(query_terms, passage_terms, idf),
-        "missing_rare": max(missing, default=0.0) / top_idf if top_idf > 0 else 1.0,
-        "margin": best.score - runner_up,
-    }
 
 
 def check_question(question: object) -> tuple[str, list[str]]:
@@ -101,15 +68,25 @@ def check_question(question: object) -> tuple[str, list[str]]:
 
 
 class Answerer:
-    """Answers questions over one retriever's index.
+    """Answers questions with quotes from one store.
 
     Args:
         retriever: Finds the candidate passages.
+        store: Looks up documents, passage vectors, sentence vectors and idf by id.
+        embedder: Encodes the question (once; retrieval and sentence scoring share the vector).
         config: Sentence weights and abstention model (the fitted one shipped by default).
     """
 
-    def __init__(self, retriever: Retriever, config: AnsweringConfig | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        store: PassageStore,
+        embedder: Embedder,
+        config: AnsweringConfig | None = None,
+    ) -> None:
         self.retriever = retriever
+        self.store = store
+        self.embedder = embedder
         self.config = config or load_config()
 
     def ask(
@@ -125,23 +102,28 @@ class Answerer:
         check_k(k)
         query = resolve_query(question, history)
         started = time.perf_counter()
-        vector = self.retriever.index.embedder.encode([query])[0]
+        vector = self.embedder.encode([query])[0]
         encoded = time.perf_counter()
-        answer = self.answer_encoded(question, query, vector, k=k, strictness=strictness)
-        timings = {"encode": (encoded - started) * 1000, **answer.timings_ms}
-        timings["total"] = (time.perf_counter() - started) * 1000
-        return _replace(answer, timings_ms=timings, warnings=tuple(warnings))
+        evidence = self.weigh(query, vector, k)
+        answer = self.decide(question, query, evidence, k=k, strictness=strictness)
+        done = time.perf_counter()
+        timings = {
+            "encode": (encoded - started) * 1000,
+            "retrieve_extract": (done - encoded) * 1000,
+            "total": (done - started) * 1000,
+        }
+        return dataclasses.replace(answer, timings_ms=timings, warnings=tuple(warnings))
 
     def weigh(self, query: str, vector: np.ndarray, k: int = 5) -> Evidence:
-        """Retrieve and score the candidate sentences of an encoded query, and compute the
-        features the abstention model reads (the fitting script calls this too)."""
-        index = self.retriever.index
-        scored = self.retriever.score(query, vector, max(k, EXTRACT_DEPTH))
-        query_terms = terms(query)
-        idf = index.bm25.idf(query_terms)
+        """Retrieve the ``max(k, EXTRACT_DEPTH)`` best passages of an encoded query, score their
+        sentences and compute the features the abstention model reads (the evaluation harness
+        and the fitting script call this too)."""
+        hits = self.retriever.search(query, max(k, EXTRACT_DEPTH), vector=vector)
+        query_terms = content_terms(query)
+        idf = self.store.idf(query_terms)
         sentences = score_sentences(
-            index,
-            scored,
+            self.store,
+            hits,
             vector,
             query_terms,
             idf,
@@ -149,25 +131,8 @@ class Answerer:
             self.config.weights,
             question_type(query),
         )
-        features = evidence_features(index, sentences, vector, query_terms, idf)
-        return Evidence(scored, sentences, query_terms, features)
-
-    def answer_encoded(
-        self,
-        question: str,
-        query: str,
-        vector: np.ndarray,
-        *,
-        k: int = 5,
-        strictness: float | None = None,
-    ) -> Answer:
-        """Answer with the query already encoded (the eval harness encodes in batches)."""
-        started = time.perf_counter()
-        evidence = self.weigh(query, vector, k)
-        answer = self.decide(question, query, evidence, k=k, strictness=strictness)
-        return _replace(
-            answer, timings_ms={"retrieve_extract": (time.perf_counter() - started) * 1000}
-        )
+        features = evidence_features(self.store, sentences, vector, query_terms, idf)
+        return Evidence(hits, sentences, query_terms, features)
 
     def decide(
         self,
@@ -181,7 +146,7 @@ class Answerer:
         """Quote, cite and find the short answer from weighed evidence, or abstain. Arithmetic
         only: the harness weighs a question once and decides at several strictness levels."""
         sentences = evidence.sentences
-        hits = self.retriever.hits(evidence.scored, k)
+        hits = evidence.hits[:k]
         confidence = self.config.abstention.confidence(evidence.features) if sentences else 0.0
         threshold = self.config.abstention.threshold if strictness is None else strictness
         if not sentences or confidence < threshold:
@@ -195,54 +160,37 @@ class Answerer:
                 query=query,
             )
         quotes = select_quotes(sentences, evidence.query_terms, self.config.weights)
-        citations = tuple(self._cite(n, s) for n, s in enumerate(quotes, start=1))
+        citations = tuple(cite(self.store, n, s) for n, s in enumerate(quotes, start=1))
         short = short_answer(question, quotes[0].text)
         short_text = None
         short_span = None
         if short is not None:
             short_span = (quotes[0].start + short[0], quotes[0].start + short[1])
             short_text = quotes[0].text[short[0] : short[1]]
-        return Answer(
+        answer = Answer(
             question=question,
             answer=" ".join(c.quote for c in citations),
             short_answer=short_text,
             abstained=False,
             confidence=confidence,
             citations=citations,
-            passages=tuple(_with_cited_first(hits, evidence.scored, quotes, self.retriever)),
+            passages=tuple(_with_cited_first(hits, evidence.hits, quotes)),
             query=query,
             short_answer_span=short_span,
         )
-
-    def _cite(self, n: int, sentence: ScoredSentence) -> Citation:
-        passage = self.retriever.index.passages[sentence.row]
-        document = self.retriever.index.documents[passage.doc_id]
-        return Citation(
-            n=n,
-            source=passage.source,
-            title=passage.title,
-            page=document.page_at(sentence.start),
-            passage_id=passage.id,
-            start=sentence.start,
-            end=sentence.end,
-            quote=document.text[sentence.start : sentence.end],
-        )
+        check_citations(answer, self.store)
+        return answer
 
 
 def _with_cited_first(
-    hits: list[Hit], scored: Scored, quotes: list[ScoredSentence], retriever: Retriever
+    shown: list[Hit], ranked: list[Hit], quotes: list[ScoredSentence]
 ) -> list[Hit]:
-    """The shown passages: the retrieved ones, plus any cited passage ranked below ``k``."""
-    shown = {h.passage.id for h in hits}
+    """The shown passages: the first ``k`` hits, plus any cited passage ranked below them."""
+    ids = {h.passage.id for h in shown}
+    by_id = {h.passage.id: h for h in ranked}
     extra = []
     for q in quotes:
-        passage = retriever.index.passages[q.row]
-        if passage.id not in shown:
-            score = float(scored.fused[list(scored.rows).index(q.row)])
-            extra.append(Hit(passage=passage, score=score, rank=q.rank))
-            shown.add(passage.id)
-    return hits + extra
-
-
-def _replace(answer: Answer, **changes: object) -> Answer:
-    return dataclasses.replace(answer, **changes)  # type: ignore[arg-type]
+        if q.passage_id not in ids:
+            extra.append(dataclasses.replace(by_id[q.passage_id], rank=q.rank))
+            ids.add(q.passage_id)
+    return shown + extra

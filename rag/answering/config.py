@@ -1,7 +1,8 @@
-"""Calibrated abstention: a confidence in [0, 1] and a threshold, both fitted on data.
+"""The answering configuration, all of it fitted on data: sentence weights, and the calibrated
+abstention model (a confidence in [0, 1] and a threshold).
 
 The confidence is a logistic model over evidence of the best quote (see
-``rag.answer.evidence_features``). ``python -m eval.fit_answering`` fits it on the SQuAD 2.0 half
+``rag.answering.confidence``). ``python -m eval.fit_answering`` fits both on the SQuAD 2.0 half
 (answerable questions whose quote holds a gold answer vs the rest) plus off-topic questions about
 the default corpus, and writes ``rag/data/answering.json``; nothing here is a hand-set number (the
 defaults below only serve an unfitted checkout).
@@ -17,14 +18,48 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import InvalidInputError, ModelError
-from rag.extract import SentenceWeights
 
-CONFIG_PATH = Path(__file__).resolve().parent / "data" / "answering.json"
+CONFIG_PATH = Path(__file__).resolve().parents[1] / "data" / "answering.json"
 FEATURES = ("cosine", "lexical", "passage_cosine", "passage_lexical", "missing_rare", "margin")
 
 
 @dataclass(frozen=True)
+class SentenceWeights:
+    """How a candidate sentence's score mixes its evidence (``rag.answering.quotes``), and how
+    many quotes an answer may give.
+
+    Attributes:
+        cosine: Weight of the sentence vector's similarity to the question's.
+        lexical: Weight of the IDF-weighted share of question terms the sentence holds.
+        passage: Weight of its passage's retrieval score, scaled to the best candidate.
+        answer_type: Weight of "holds a span of the type the question asks for".
+        extra_quote_ratio: A further quote must score at least this share of the best.
+        max_quotes: Most quotes in one answer.
+    """
+
+    cosine: float = 0.5
+    lexical: float = 0.4
+    passage: float = 0.1
+    answer_type: float = 0.0
+    extra_quote_ratio: float = 0.7
+    max_quotes: int = 2
+
+    def __post_init__(self) -> None:
+        weights = (self.cosine, self.lexical, self.passage, self.answer_type)
+        if any(w < 0 for w in weights):
+            raise InvalidInputError(f"sentence weights must be >= 0, got {weights}")
+        if not 0.0 <= self.extra_quote_ratio <= 1.0:
+            raise InvalidInputError(
+                f"extra_quote_ratio must be in [0, 1], got {self.extra_quote_ratio}"
+            )
+        if self.max_quotes < 1:
+            raise InvalidInputError(f"max_quotes must be >= 1, got {self.max_quotes}")
+
+
+@dataclass(frozen=True)
 class AbstentionModel:
+    """A logistic confidence over ``FEATURES`` and the threshold below which to abstain."""
+
     coef: tuple[float, ...]
     intercept: float
     threshold: float
@@ -34,6 +69,8 @@ class AbstentionModel:
             raise InvalidInputError(f"abstention model needs {len(FEATURES)} coefficients")
         if not 0.0 <= self.threshold <= 1.0:
             raise InvalidInputError(f"threshold must be in [0, 1], got {self.threshold}")
+        if not all(math.isfinite(c) for c in (*self.coef, self.intercept)):
+            raise InvalidInputError("abstention coefficients must be finite numbers")
 
     def confidence(self, features: dict[str, float]) -> float:
         z = self.intercept + sum(c * features[name] for c, name in zip(self.coef, FEATURES))
@@ -68,7 +105,7 @@ class AnsweringConfig:
         if tuple(a.get("features", FEATURES)) != FEATURES:
             raise ModelError("answering.json was fitted on other features: refit it")
         return cls(
-            weights=SentenceWeights(**data["weights"]),
+            weights=SentenceWeights(**data["weights"]),  # validated there
             abstention=AbstentionModel(tuple(a["coef"]), float(a["intercept"]), a["threshold"]),
             provenance=data.get("provenance", {}),
         )
@@ -81,5 +118,5 @@ def load_config(path: Path = CONFIG_PATH) -> AnsweringConfig:
         return AnsweringConfig()
     try:
         return AnsweringConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:  # InvalidInputError is a ValueError
         raise ModelError(f"cannot read the answering configuration {path}: {e}") from e

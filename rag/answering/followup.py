@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.analysis import content_words
 from rag.types import Turn
 
 MIN_OWN_TERMS = 2
@@ -28,28 +29,6 @@ _ANAPHORA = re.compile(
     r"there|then|such|the same|former|latter)\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*", re.UNICODE)
-_FUNCTION_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each else few for from
-    further had has have having he her here hers herself him himself his how i if in into is it its
-    itself just me more most my myself no nor not now of off on once only or other our ours out over
-    own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom whose why will with would you your yours tell me please did does do know give say said
-    think about kind sort""".split()
-)
-
-
-def content_words(text: str) -> list[str]:
-    """Words of ``text`` that carry its topic: not function words, in order, without repeats."""
-    seen: dict[str, str] = {}
-    for match in _WORD.finditer(text):
-        word = match.group()
-        key = word.lower()
-        if key not in _FUNCTION_WORDS and key not in seen:
-            seen[key] = word
-    return list(seen.values())
 
 
 def is_follow_up(question: str) -> bool:

@@ -10,8 +10,8 @@ vectors were computed when the passages were indexed:
 * ``answer_type`` - 1 when the sentence holds a span of the type the question asks for (a date
   for "when", a figure for "how many") that the question does not already contain.
 
-The weights were fitted on the answerable questions of the SQuAD 2.0 half
-(``python -m eval.fit_answering``) and live in ``rag/data/answering.json``.
+The weights (``rag.answering.config.SentenceWeights``) were fitted on the answerable questions of
+the SQuAD 2.0 half (``python -m eval.fit_answering``) and live in ``rag/data/answering.json``.
 """
 
 from __future__ import annotations
@@ -22,30 +22,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.bm25 import terms
-from index.store import PassageIndex
-from rag.retrieve import Scored
-from rag.short_answer import AnswerType, has_typed_answer
+from index.contract import PassageStore
+from rag.analysis import content_terms
+from rag.answering.config import SentenceWeights
+from rag.answering.short_answer import AnswerType, has_typed_answer
+from rag.types import Hit
 
 DUPLICATE_OVERLAP = 0.6
 """Quotes sharing more than this share of their terms say the same thing; keep one."""
 
 
 @dataclass(frozen=True)
-class SentenceWeights:
-    cosine: float = 0.5
-    lexical: float = 0.4
-    passage: float = 0.1
-    answer_type: float = 0.0
-    extra_quote_ratio: float = 0.7
-    max_quotes: int = 2
-
-
-@dataclass(frozen=True)
 class ScoredSentence:
     """A candidate quote: absolute offsets in its document and the evidence behind its score."""
 
-    row: int
+    passage_id: str
     rank: int
     start: int
     end: int
@@ -65,8 +56,8 @@ the sentence says, so it must not make every sentence of a speaker match a quest
 
 @functools.lru_cache(maxsize=65_536)
 def sentence_terms_of(text: str) -> frozenset[str]:
-    """A sentence's BM25 terms, cached: the same sentences come back question after question."""
-    return frozenset(terms(_SPEAKER_LABEL.sub("", text, count=1)))
+    """A sentence's content terms, cached: the same sentences come back question after question."""
+    return frozenset(content_terms(_SPEAKER_LABEL.sub("", text, count=1)))
 
 
 def lexical_coverage(
@@ -79,8 +70,8 @@ def lexical_coverage(
 
 
 def score_sentences(
-    index: PassageIndex,
-    scored: Scored,
+    store: PassageStore,
+    hits: list[Hit],
     vector: np.ndarray,
     question_terms: list[str],
     idf: dict[str, float],
@@ -90,16 +81,16 @@ def score_sentences(
 ) -> list[ScoredSentence]:
     """Score every sentence of the ``depth`` best passages, best first.
 
-    ``answer_type`` (from ``rag.short_answer.question_type``) adds the fourth kind of evidence: the
+    ``answer_type`` (from ``short_answer.question_type``) adds the fourth kind of evidence: the
     sentence holds a span of that type (a date for "when") that the question does not.
     """
     question_set = set(question_terms)
-    top = scored.fused[:depth]
+    top = np.array([h.score for h in hits[:depth]], dtype=np.float32)
     best = float(top.max()) if len(top) and top.max() > 0 else 1.0
     out = []
-    for rank, (row, fused) in enumerate(zip(scored.rows[:depth], top), start=1):
-        passage = index.passages[int(row)]
-        cosines = index.sentence_vectors_of(int(row)) @ vector
+    for rank, (hit, fused) in enumerate(zip(hits[:depth], top), start=1):
+        passage = hit.passage
+        cosines = store.sentence_vectors(passage.id) @ vector
         for (start, end), cosine in zip(passage.sentences, cosines):
             text = passage.text[start - passage.start : end - passage.start]
             sentence_terms = sentence_terms_of(text)
@@ -118,7 +109,7 @@ def score_sentences(
             )
             out.append(
                 ScoredSentence(
-                    row=int(row),
+                    passage_id=passage.id,
                     rank=rank,
                     start=start,
                     end=end,
@@ -163,7 +154,7 @@ def select_quotes(
             continue
         covered = set().union(*(c.terms for c in chosen)) & wanted
         adds_terms = bool((s.terms & wanted) - covered)
-        if any(s.row == c.row for c in chosen) and not adds_terms:
+        if any(s.passage_id == c.passage_id for c in chosen) and not adds_terms:
             continue
         chosen.append(s)
     return chosen

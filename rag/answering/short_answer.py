@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from index.bm25 import terms
+from rag.analysis import SPAN_EDGE_WORDS, content_terms, span_tokens
 
 AnswerType = Literal["date", "number", "person", "place", "entity", "other"]
 
@@ -63,22 +63,7 @@ _CAPITALISED = re.compile(
     r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|da|di|von|van|del|la|le|and|&|for)\s+)*"
     r"[A-Z][\w'’.-]*)*"
 )
-_TOKEN = re.compile(r"[^\W_]+(?:['’.,-][^\W_]+)*|[^\w\s]", re.UNICODE)
 _SEGMENT_BREAK = re.compile(r"[,;:()\[\]–—\"“”«»]")
-_EDGE_WORDS = frozenset(
-    """a an the and or but nor of in on at to by for from with without as is was were are be been
-    being am that which who whom whose what when where why how this these those it its their his
-    her than then also has have had having not no i we you they he she me us them our ours your my
-    mine theirs there here such so very too will would can could should may might must do does did
-    doing about above across after against along among amongst around before behind below beneath
-    beside besides between beyond during except inside into near off onto out outside over past
-    since through throughout till toward towards under underneath until unto up upon via within
-    although though even if unless whereas while because however therefore thus hence moreover
-    furthermore nevertheless meanwhile otherwise instead still yet already just only mainly mostly
-    largely particularly especially generally usually often sometimes always never ever again
-    more most less least many much several some any each every all both either neither few other
-    another own same various certain including like e.g. i.e. etc per whether one ones s""".split()
-)
 _LOCATIVE = frozenset("in at from near to into across within throughout outside".split())
 MAX_LABEL_TOKENS = 3
 PREPOSITION_BONUS = 0.5
@@ -138,23 +123,27 @@ class _Token:
 def _tokens(sentence: str, question_terms: set[str]) -> list[_Token]:
     return [
         _Token(
-            m.start(),
-            m.end(),
-            m.group(),
-            bool(set(terms(m.group())) & question_terms),
-            bool(_SEGMENT_BREAK.fullmatch(m.group())),
+            t.start,
+            t.end,
+            t.text,
+            bool(set(content_terms(t.text)) & question_terms),
+            bool(_SEGMENT_BREAK.fullmatch(t.text)),
         )
-        for m in _TOKEN.finditer(sentence)
+        for t in span_tokens(sentence)
     ]
 
 
 def _trim(tokens: list[_Token]) -> list[_Token]:
     """Drop function words and punctuation from both edges of a run."""
-    while tokens and (tokens[0].text.lower() in _EDGE_WORDS or not tokens[0].text[0].isalnum()):
+    while tokens and _is_edge(tokens[0]):
         tokens = tokens[1:]
-    while tokens and (tokens[-1].text.lower() in _EDGE_WORDS or not tokens[-1].text[0].isalnum()):
+    while tokens and _is_edge(tokens[-1]):
         tokens = tokens[:-1]
     return tokens
+
+
+def _is_edge(token: _Token) -> bool:
+    return token.text.lower() in SPAN_EDGE_WORDS or not token.text[0].isalnum()
 
 
 def _gaps(tokens: list[_Token]) -> list[list[_Token]]:
@@ -250,7 +239,7 @@ def has_typed_answer(kind: AnswerType, sentence: str, question_terms: set[str]) 
 def short_answer(question: str, sentence: str) -> tuple[int, int] | None:
     """The ``(start, end)`` of the short answer inside ``sentence``, or None if none fits."""
     kind = question_type(question)
-    tokens = _drop_label(_tokens(sentence, set(terms(question))))
+    tokens = _drop_label(_tokens(sentence, set(content_terms(question))))
     anchors = [i for i, t in enumerate(tokens) if t.in_question]
     position = {id(t): i for i, t in enumerate(tokens)}
     # A "when" or "how many" question is answered by a date or a figure or not at all: any other

@@ -52,7 +52,7 @@ def test_alignment_survives_changed_characters() -> None:
 
 def test_squad_gold_spans_point_at_the_paragraphs(squad) -> None:  # noqa: ANN001
     dataset, corpus = squad
-    documents = corpus.rag.index.documents
+    documents = {d.id: d for d in corpus.rag.documents()}
     assert len(corpus.gold_spans) == len(dataset.paragraph_spans) == 5
     changed = 0
     for para_id, (doc_id, start, end) in corpus.gold_spans.items():
@@ -63,8 +63,10 @@ def test_squad_gold_spans_point_at_the_paragraphs(squad) -> None:  # noqa: ANN00
         changed += indexed != given
     assert changed == 2  # the double space and the zero-width space were cleaned away
     # Every passage maps to the paragraph(s) it overlaps, and every paragraph is covered.
-    assert len(corpus.row_gold_ids) == len(corpus.rag.index.passages)
-    assert {g for ids in corpus.row_gold_ids for g in ids} == set(dataset.paragraph_spans)
+    assert set(corpus.passage_gold_ids) == {p.id for p in corpus.rag.passages()}
+    assert {g for ids in corpus.passage_gold_ids.values() for g in ids} == set(
+        dataset.paragraph_spans
+    )
 
 
 def test_beir_text_does_not_repeat_the_title() -> None:
@@ -77,8 +79,9 @@ def test_beir_text_does_not_repeat_the_title() -> None:
 
 
 def test_gold_ranking_keeps_the_best_rank_per_id() -> None:
-    row_ids = [("a",), ("b", "c"), ("a",), (), ("d",)]
-    assert _gold_ranking([2, 3, 1, 0, 4], row_ids) == ("a", "b", "c", "d")
+    gold_ids = {"p0": ("a",), "p1": ("b", "c"), "p2": ("a",), "p3": (), "p4": ("d",)}
+    assert _gold_ranking(["p2", "p3", "p1", "p0", "p4"], gold_ids) == ("a", "b", "c", "d")
+    assert _gold_ranking(["p3", "unknown"], gold_ids) == ()
 
 
 # --- the runner ------------------------------------------------------------------------------
@@ -181,7 +184,7 @@ def test_qa_jsonl_over_an_existing_index(tmp_path: Path, fake_embedder) -> None:
 
 def test_a_citation_is_valid_only_if_its_quote_is_the_text_at_its_offsets(squad) -> None:  # noqa: ANN001
     _, corpus = squad
-    doc = next(iter(corpus.rag.index.documents.values()))
+    doc = corpus.rag.documents()[0]
     start = doc.text.index("planet") if "planet" in doc.text else 0
     good = Citation(1, doc.source, doc.title, 1, "p", start, start + 6, doc.text[start : start + 6])
     documents = {doc.source: doc}

@@ -1,5 +1,5 @@
-"""The on-disk index: round trips, manifest, no pickle, refusal of mismatched or damaged indexes,
-atomic saves."""
+"""The store: search by vector and terms against brute force, lookups by id, add/replace/remove,
+and snapshot round trips (no pickle, manifest, refusal of mismatched or damaged snapshots)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.config import IndexConfig
+from index.contract import ModelIdentity, PassageBatch
+from index.errors import IndexCorruptError, IndexMismatchError, InvalidInputError
 from index.manifest import FORMAT_VERSION, MANIFEST
-from index.store import PASSAGES, VECTORS, PassageIndex
-from rag.config import ChunkConfig, FusionConfig, IndexConfig
-from rag.errors import (
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexNotFoundError,
-    IndexStoreError,
-)
-from rag.ingest import document_from_text
-from rag.retrieve import Retriever
-from rag.types import RETRIEVAL_MODES
+from index.passages import PassageIndex
+from index.snapshot import PASSAGES, TERMS, VECTORS, read_snapshot, write_snapshot
+from rag.analysis import index_terms
+from rag.embed import identity_of
+from tests.conftest import build_store
 
 TEXTS = {
     "npt.txt": (
@@ -44,69 +41,144 @@ TEXTS = {
 QUERIES = ["outer space weapons treaty", "NGO grants", "doomsday clock", "nuclear energy"]
 
 
-def build(embedder, **kwargs) -> PassageIndex:
-    index = PassageIndex(embedder, **kwargs)
-    index.add(document_from_text(text, source) for source, text in TEXTS.items())
-    return index
+def searches(store: PassageIndex, embedder) -> list[tuple]:  # noqa: ANN001
+    """Every query's candidates by vector, by terms and by both, as plain values."""
+    out = []
+    for q in QUERIES:
+        vector, terms = embedder.encode([q])[0], index_terms(q)
+        for args in ((vector, None), (None, terms), (vector, terms)):
+            c = store.search(*args, 4)
+            out.append((c.ids, _values(c.dense), _values(c.bm25)))
+    return out
 
 
-def results(index: PassageIndex, mode: str) -> list[list[tuple[str, float]]]:
-    retriever = Retriever(index, mode=mode)  # type: ignore[arg-type]
-    return [[(h.passage.id, h.score) for h in retriever.search(q, 4)] for q in QUERIES]
+def _values(scores: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(s) else round(float(s), 5) for s in scores]
 
 
 @pytest.fixture
-def saved(fake_embedder, tmp_path: Path) -> tuple[PassageIndex, Path]:
-    index = build(fake_embedder)
-    directory = tmp_path / "idx"
-    index.save(directory)
-    return index, directory
+def store(fake_embedder) -> PassageIndex:
+    return build_store(fake_embedder, TEXTS)
 
 
-@pytest.mark.parametrize("mode", RETRIEVAL_MODES)
-def test_save_load_gives_the_same_results_in_every_mode(saved, fake_embedder, mode: str) -> None:
-    index, directory = saved
-    loaded = PassageIndex.load(directory, fake_embedder)
-    before, after = results(index, mode), results(loaded, mode)
-    assert [[pid for pid, _ in r] for r in after] == [[pid for pid, _ in r] for r in before]
-    for a, b in zip(after, before):
-        np.testing.assert_allclose([s for _, s in a], [s for _, s in b], rtol=1e-5, atol=1e-6)
+def test_search_by_vector_is_exact_and_best_first(store, fake_embedder) -> None:
+    passages = store.passages()
+    matrix = fake_embedder.encode([p.text for p in passages])
+    for q in QUERIES:
+        vector = fake_embedder.encode([q])[0]
+        found = store.search(vector, None, 3)
+        oracle = np.argsort(-(matrix @ vector), kind="stable")[:3]
+        assert list(found.ids) == [passages[i].id for i in oracle]
+        assert np.all(np.diff(found.dense) <= 1e-6) and np.isnan(found.bm25).all()
 
 
-def test_load_restores_documents_passages_and_sentence_vectors(saved, fake_embedder) -> None:
-    index, directory = saved
-    loaded = PassageIndex.load(directory, fake_embedder)
-    assert loaded.documents == index.documents
-    assert loaded.passages == index.passages
-    np.testing.assert_array_equal(loaded.sentence_rows, index.sentence_rows)
-    np.testing.assert_allclose(loaded.sentence_vectors, index.sentence_vectors, atol=1e-3)
-    assert loaded.chunk_config == index.chunk_config and loaded.fusion == index.fusion
+def test_search_by_both_scores_every_candidate_by_both(store, fake_embedder) -> None:
+    vector, terms = fake_embedder.encode(["treaty"])[0], index_terms("treaty")
+    both = store.search(vector, terms, 2)
+    dense, bm25 = store.search(vector, None, 2), store.search(None, terms, 2)
+    assert set(both.ids) == set(dense.ids) | set(bm25.ids)
+    bm25_all = store.bm25.scores(terms)
+    rows = {p.id: i for i, p in enumerate(store.passages())}
+    for pid, d, b in zip(both.ids, both.dense, both.bm25):
+        assert d == pytest.approx(float(store.passage_vector(pid) @ vector), abs=1e-6)
+        assert b == pytest.approx(float(bm25_all[rows[pid]]))
+
+
+def test_lookups_by_id(store) -> None:
+    for passage in store.passages():
+        assert store.passage(passage.id) == passage
+        document = store.document(passage.doc_id)
+        assert document is not None and document.text[passage.start : passage.end] == passage.text
+        assert len(store.sentence_vectors(passage.id)) == len(passage.sentences)
+    doc = store.document_by_source("ngo.txt")
+    assert doc is not None and [p.doc_id for p in store.passages_of(doc.id)] == [doc.id] * len(
+        store.passages_of(doc.id)
+    )
+    with pytest.raises(KeyError):
+        store.passage("no-such-id")
+
+
+def test_remove_keeps_sentence_vectors_aligned(store, fake_embedder) -> None:
+    removed = store.remove(["space.txt", "not-indexed.txt"])
+    assert [d.source for d in removed] == ["space.txt"]
+    assert all(p.source != "space.txt" for p in store.passages())
+    for passage in store.passages():
+        expected = fake_embedder.encode(passage.sentence_texts())
+        np.testing.assert_allclose(store.sentence_vectors(passage.id), expected, atol=1e-6)
+    revision = store.revision
+    assert store.remove(["space.txt"]) == [] and store.revision == revision
+
+
+def test_adding_a_source_again_replaces_it(fake_embedder) -> None:
+    store = build_store(fake_embedder, TEXTS)
+    n = len(store)
+    old = sum(p.source == "ad.txt" for p in store.passages())
+    replacement = build_store(fake_embedder, {"ad.txt": "Completely different words now."})
+    p = replacement.passages()[0]
+    store.add(
+        PassageBatch(
+            documents=tuple(replacement.documents()),
+            passages=(p,),
+            vectors=replacement.passage_vector(p.id)[None, :],
+            sentence_vectors=replacement.sentence_vectors(p.id),
+            terms=(tuple(index_terms(p.text)),),
+        )
+    )
+    assert [q.text for q in store.passages() if q.source == "ad.txt"] == [p.text]
+    assert len(store) == n - old + 1 and len(store.documents()) == len(TEXTS)
+    found = store.search(None, index_terms("doomsday clock"), 3)
+    assert all("Doomsday" not in store.passage(pid).text for pid in found.ids)
+
+
+def test_a_batch_must_be_consistent(store) -> None:
+    p = store.passages()[0]
+    with pytest.raises(InvalidInputError, match="one vector"):
+        PassageBatch(tuple(store.documents()), (p,), np.zeros((2, 64)), np.zeros((0, 64)), ((),))
+    with pytest.raises(IndexMismatchError, match="dimension"):
+        store.add(
+            PassageBatch(
+                tuple(store.documents()),
+                (p,),
+                np.zeros((1, 8), dtype=np.float32),
+                np.zeros((len(p.sentences), 8), dtype=np.float32),
+                ((),),
+            )
+        )
+
+
+# --------------------------------------------------------------------- snapshots
+@pytest.fixture
+def saved(store, tmp_path: Path) -> tuple[PassageIndex, Path]:
+    write_snapshot(store, tmp_path)
+    return store, tmp_path
+
+
+def test_a_snapshot_round_trip_gives_the_same_searches(saved, fake_embedder) -> None:
+    store, directory = saved
+    loaded = read_snapshot(directory, identity_of(fake_embedder))
+    assert searches(loaded, fake_embedder) == searches(store, fake_embedder)
+    assert loaded.documents() == store.documents() and loaded.passages() == store.passages()
+    for p in store.passages():
+        np.testing.assert_allclose(
+            loaded.sentence_vectors(p.id), store.sentence_vectors(p.id), atol=1e-3
+        )
+    assert loaded.settings == store.settings and loaded.config == store.config
 
 
 def test_manifest_records_what_built_the_index(fake_embedder, tmp_path: Path) -> None:
-    chunking = ChunkConfig(max_tokens=120, min_tokens=8)
-    fusion = FusionConfig(method="rrf", alpha=0.3)
-    build(fake_embedder, chunk_config=chunking, fusion=fusion).save(tmp_path / "idx")
-    manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text())
-
+    store = build_store(fake_embedder, TEXTS, chunking={"max_tokens": 120})
+    write_snapshot(store, tmp_path)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["model_name"] == fake_embedder.name
     assert manifest["model_sha256"] == fake_embedder.sha256
     assert manifest["dimension"] == fake_embedder.dimension
-    assert manifest["metric"] == "inner_product"
-    assert manifest["index_type"] == "flat"
-    assert manifest["chunking"] == {
-        "max_tokens": 120,
-        "min_tokens": 8,
-        "encoding": chunking.encoding,
-    }
-    assert manifest["fusion"]["method"] == "rrf" and manifest["fusion"]["alpha"] == 0.3
+    assert manifest["metric"] == "inner_product" and manifest["index_type"] == "flat"
+    assert manifest["settings"]["chunking"] == {"max_tokens": 120}
     assert manifest["format_version"] == FORMAT_VERSION
     assert {"rag-quotes", "faiss-cpu", "bm25s", "numpy"} <= set(manifest["versions"])
     assert manifest["created_at"][:2] == "20"
-    assert manifest["passages"] > 0 and manifest["documents"] == len(TEXTS)
-    assert {PASSAGES, VECTORS} <= set(manifest["files"])
-    loaded = PassageIndex.load(tmp_path / "idx", fake_embedder)
-    assert loaded.chunk_config == chunking and loaded.fusion == fusion
+    assert manifest["passages"] == len(store) and manifest["documents"] == len(TEXTS)
+    assert {PASSAGES, VECTORS, TERMS} <= set(manifest["files"])
 
 
 def test_no_pickle_anywhere(saved) -> None:
@@ -122,33 +194,31 @@ def test_no_pickle_anywhere(saved) -> None:
 
 
 def test_hnsw_is_chosen_above_exact_max_and_recorded(fake_embedder, tmp_path: Path) -> None:
-    index = build(fake_embedder, index_config=IndexConfig(exact_max=3))
-    assert len(index.passages) > 3
-    assert index.vectors.index_type == "hnsw"
-    index.save(tmp_path / "idx")
-    assert json.loads((tmp_path / "idx" / MANIFEST).read_text())["index_type"] == "hnsw"
-    loaded = PassageIndex.load(tmp_path / "idx", fake_embedder)
+    store = build_store(fake_embedder, TEXTS, config=IndexConfig(exact_max=3))
+    assert len(store) > 3 and store.vectors.index_type == "hnsw"
+    write_snapshot(store, tmp_path)
+    assert json.loads((tmp_path / MANIFEST).read_text())["index_type"] == "hnsw"
+    loaded = read_snapshot(tmp_path, identity_of(fake_embedder))
     assert loaded.vectors.index_type == "hnsw"
-    assert results(loaded, "dense") == results(index, "dense")
+    assert searches(loaded, fake_embedder) == searches(store, fake_embedder)
 
 
 @pytest.mark.parametrize(
-    ("attribute", "value"), [("name", "another-model"), ("sha256", "1" * 64), ("dimension", 32)]
+    "other", [("another-model", "0" * 64, 64), ("fake-hash-embedder", "1" * 64, 64)]
 )
-def test_another_embedder_is_refused(saved, fake_embedder, attribute: str, value: object) -> None:
+def test_another_model_is_refused(saved, other: tuple) -> None:
     _, directory = saved
-    other = type("Other", (type(fake_embedder),), {attribute: value})()
     with pytest.raises(IndexMismatchError, match="rebuild"):
-        PassageIndex.load(directory, other)
+        read_snapshot(directory, ModelIdentity(*other))
 
 
 def test_another_format_version_is_refused(saved, fake_embedder) -> None:
     _, directory = saved
     manifest = json.loads((directory / MANIFEST).read_text())
-    manifest["format_version"] = FORMAT_VERSION + 1
+    manifest["format_version"] = FORMAT_VERSION - 1
     (directory / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(IndexMismatchError):
-        PassageIndex.load(directory, fake_embedder)
+    with pytest.raises(IndexMismatchError, match="format 1"):
+        read_snapshot(directory, identity_of(fake_embedder))
 
 
 def truncate(path: Path) -> None:
@@ -169,6 +239,7 @@ def delete(path: Path) -> None:
         (VECTORS, truncate),
         (PASSAGES, truncate),
         (PASSAGES, edit_passages),
+        (TERMS, truncate),
         ("bm25/vocab.index.json", delete),
         ("sentence_vectors.npy", truncate),
     ],
@@ -177,86 +248,21 @@ def test_a_damaged_file_is_caught_by_its_checksum(saved, fake_embedder, name, da
     _, directory = saved
     damage(directory / name)
     with pytest.raises(IndexCorruptError, match=name.split("/")[-1]):
-        PassageIndex.load(directory, fake_embedder)
+        read_snapshot(directory, identity_of(fake_embedder))
 
 
 def test_a_damaged_manifest_is_a_corrupt_index(saved, fake_embedder) -> None:
     _, directory = saved
     (directory / MANIFEST).write_text("{not json")
     with pytest.raises(IndexCorruptError):
-        PassageIndex.load(directory, fake_embedder)
+        read_snapshot(directory, identity_of(fake_embedder))
 
 
 def test_damage_is_caught_even_without_checksums(saved, fake_embedder) -> None:
     _, directory = saved
     (directory / PASSAGES).write_text("garbage\n")
     with pytest.raises(IndexCorruptError):
-        PassageIndex.load(directory, fake_embedder, verify=False)
-
-
-def test_a_missing_directory_is_not_found(fake_embedder, tmp_path: Path) -> None:
-    with pytest.raises(IndexNotFoundError, match="rag index"):
-        PassageIndex.load(tmp_path / "nowhere", fake_embedder)
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(IndexNotFoundError):
-        PassageIndex.load(tmp_path / "empty", fake_embedder)
-
-
-def test_a_crash_during_save_keeps_the_previous_index(
-    saved, fake_embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    index, directory = saved
-    before = results(index, "hybrid")
-    original = PassageIndex._write
-
-    def crashing(self: PassageIndex, tmp: Path) -> None:
-        original(self, tmp)  # every file is written...
-        raise OSError("disk full")  # ...but the save dies before the rename
-
-    index.add([document_from_text("A brand new text about sanctions.", "new.txt")])
-    monkeypatch.setattr(PassageIndex, "_write", crashing)
-    with pytest.raises(IndexStoreError, match="disk full.*previous index is unchanged"):
-        index.save(directory)
-
-    assert sorted(p.name for p in directory.parent.iterdir()) == [directory.name]
-    loaded = PassageIndex.load(directory, fake_embedder)
-    assert "new.txt" not in {d.source for d in loaded.documents.values()}
-    assert results(loaded, "hybrid") == before
-
-
-def test_a_crash_after_the_first_file_leaves_no_index_and_no_temp_dir(
-    fake_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def crashing(self: PassageIndex, tmp: Path) -> None:
-        (tmp / PASSAGES).write_text("{}\n")
-        raise RuntimeError("killed")
-
-    monkeypatch.setattr(PassageIndex, "_write", crashing)
-    with pytest.raises(RuntimeError):
-        build(fake_embedder).save(tmp_path / "idx")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_remove_keeps_sentence_vectors_aligned(fake_embedder) -> None:
-    index = build(fake_embedder)
-    removed = index.remove(["space.txt", "not-indexed.txt"])
-    assert [d.source for d in removed] == ["space.txt"]
-    assert all(p.source != "space.txt" for p in index.passages)
-    assert len(index.vectors_of(np.arange(len(index.passages)))) == len(index.passages)
-    for row, passage in enumerate(index.passages):
-        expected = fake_embedder.encode(passage.sentence_texts())
-        np.testing.assert_allclose(index.sentence_vectors_of(row), expected, atol=1e-6)
-    assert index.remove(["space.txt"]) == []
-
-
-def test_adding_a_source_again_replaces_it(fake_embedder) -> None:
-    index = build(fake_embedder)
-    n = len(index.passages)
-    old = sum(p.source == "ad.txt" for p in index.passages)
-    index.add([document_from_text("Completely different words now.", "ad.txt")])
-    ad = [p for p in index.passages if p.source == "ad.txt"]
-    assert [p.text for p in ad] == ["Completely different words now."]
-    assert len(index.passages) == n - old + 1
-    assert len(index.documents) == len(TEXTS)
-    hits = Retriever(index, mode="bm25").search("doomsday clock", 3)
-    assert all("Doomsday" not in h.passage.text for h in hits)
+        read_snapshot(directory, identity_of(fake_embedder), verify=False)
+    (directory / PASSAGES).write_text("")
+    with pytest.raises(IndexCorruptError, match="disagree on sizes"):
+        read_snapshot(directory, identity_of(fake_embedder), verify=False)

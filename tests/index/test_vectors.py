@@ -8,8 +8,8 @@ import faiss
 import numpy as np
 import pytest
 
+from index.config import IndexConfig
 from index.vectors import VectorIndex, choose_index_type
-from rag.config import IndexConfig
 
 N, DIM, K = 500, 64, 10
 

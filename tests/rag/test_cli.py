@@ -11,11 +11,22 @@ from pathlib import Path
 
 import pytest
 
-import rag
+import rag.opening
 import rag.pipeline
 from rag.cli import main
 
-HIT_KEYS = {"passage_id", "source", "title", "page", "start", "end", "score", "text"}
+HIT_KEYS = {
+    "passage_id",
+    "source",
+    "title",
+    "page",
+    "start",
+    "end",
+    "score",
+    "dense",
+    "bm25",
+    "text",
+}
 FILES = {
     "npt.txt": "The core element of international security is the Non-Proliferation Treaty.",
     "space.txt": "Russia and China presented a draft treaty against weapons in outer space.",
@@ -27,7 +38,7 @@ FILES = {
 def fake_model(monkeypatch: pytest.MonkeyPatch, fake_embedder) -> None:
     """Every index the CLI opens or builds uses the fake embedder."""
     monkeypatch.setattr(rag.pipeline, "default_embedder", lambda: fake_embedder)
-    monkeypatch.setattr(rag, "_default", None)
+    monkeypatch.setattr(rag.opening, "_opened", {})
 
 
 @pytest.fixture
@@ -43,6 +54,8 @@ def index_dir(tmp_path: Path, docs: Path) -> Path:
 
 
 def run(*argv: str) -> tuple[int, str]:
+    """One ``rag`` command, as a fresh process would run it (nothing opened before is reused)."""
+    rag.opening._opened.clear()
     out = io.StringIO()
     code = main(list(argv), out=out)
     return code, out.getvalue()
@@ -193,7 +206,7 @@ def test_an_unusable_index_dir_fails(
 
 
 def test_a_damaged_index_fails(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    vectors = index_dir / "vectors.faiss"
+    vectors = index_dir / (index_dir / "CURRENT").read_text().strip() / "vectors.faiss"
     vectors.write_bytes(vectors.read_bytes()[:100])
     code, _ = run("search", "treaty", "--index-dir", str(index_dir))
     assert code == 1

@@ -3,12 +3,14 @@ paragraph must be among the top three hits."""
 
 from __future__ import annotations
 
+import doctest
 import json
 from pathlib import Path
 
 import pytest
 
-from rag.retrieve import Retriever
+import rag.opening
+import rag.pipeline
 from rag.types import RETRIEVAL_MODES, Hit
 
 QUESTIONS_FILE = Path(__file__).parents[1] / "data" / "corpus_retrieval_questions.jsonl"
@@ -30,13 +32,12 @@ QUESTIONS = load_questions()
 @pytest.fixture(scope="module")
 def ranked(default_rag) -> dict[str, list[list[Hit]]]:
     """Top hits of every question in every mode; each question is encoded once."""
-    index = default_rag.index
-    vectors = index.embedder.encode([q["question"] for q in QUESTIONS])
+    vectors = default_rag.embedder.encode([q["question"] for q in QUESTIONS])
     out: dict[str, list[list[Hit]]] = {}
     for mode in RETRIEVAL_MODES:
-        retriever = Retriever(index, mode=mode)
+        retriever = default_rag.retriever(mode)
         out[mode] = [
-            retriever.hits(retriever.score(q["question"], vector, TOP_K), TOP_K)
+            retriever.search(q["question"], TOP_K, vector=vector)
             for q, vector in zip(QUESTIONS, vectors)
         ]
     return out
@@ -49,7 +50,7 @@ def found(hits: list[Hit], evidence: str) -> bool:
 def test_the_question_set_is_well_formed(default_rag) -> None:
     assert len(QUESTIONS) >= MIN_QUESTIONS
     assert len({q["question"] for q in QUESTIONS}) == len(QUESTIONS)
-    passages = default_rag.index.passages
+    passages = default_rag.passages()
     for q in QUESTIONS:
         assert set(q) == {"question", "evidence"}
         holding = [p for p in passages if q["evidence"] in p.text]
@@ -81,8 +82,14 @@ def test_rag_search_agrees_with_the_batched_ranking(
         assert [h.passage.id for h in hits] == [h.passage.id for h in ranked["hybrid"][i]]
 
 
-def test_the_documented_example_holds(default_rag) -> None:
+def test_the_documented_example_holds(default_rag, monkeypatch: pytest.MonkeyPatch) -> None:
     # rag/pipeline.py's docstring: the foreign minister is introduced on page 1.
     hits = default_rag.search("Who is Russia's foreign minister?", k=3)
     assert hits[0].passage.page == 1
     assert "Sergey Lavrov" in hits[0].passage.text
+    # ...and the docstring runs as written, on the default index (here: the session's).
+    monkeypatch.setenv("RAG_INDEX_DIR", str(default_rag.index_dir))
+    monkeypatch.setattr(rag.pipeline, "default_embedder", lambda: default_rag.embedder)
+    monkeypatch.setattr(rag.opening, "_opened", {})
+    result = doctest.testmod(rag.pipeline, report=True)
+    assert result.attempted >= 2 and result.failed == 0

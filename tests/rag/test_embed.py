@@ -25,6 +25,7 @@ def test_the_constructor_loads_nothing() -> None:
     assert (embedder.name, embedder.sha256, embedder.dimension) == (MODEL_NAME, MODEL_SHA256, 384)
 
 
+@pytest.mark.model
 def test_loads_from_the_package_without_network() -> None:
     # The autouse block_network fixture makes any outside connection fail; a fresh load (not the
     # session fixture, which may load before that fixture is active) proves none is needed.
@@ -38,6 +39,7 @@ def test_the_bundled_weights_have_the_expected_checksum() -> None:
     assert file_sha256(bundled_model_dir() / "model.safetensors") == MODEL_SHA256
 
 
+@pytest.mark.model
 def test_wrong_weights_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rag.embed, "MODEL_SHA256", "0" * 64)
     embedder = MiniLMEmbedder()
@@ -46,6 +48,7 @@ def test_wrong_weights_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert embedder._model is None
 
 
+@pytest.mark.model
 def test_missing_weights_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="reinstall"):
         MiniLMEmbedder(tmp_path).load()
@@ -89,7 +92,8 @@ def test_one_shared_default_embedder() -> None:
 def test_the_default_index_records_the_real_model(default_rag) -> None:
     import json
 
-    manifest = json.loads((default_rag.index_dir / "manifest.json").read_text())
+    snapshot = (default_rag.index_dir / "CURRENT").read_text().strip()
+    manifest = json.loads((default_rag.index_dir / snapshot / "manifest.json").read_text())
     assert manifest["model_name"] == MODEL_NAME
     assert manifest["model_sha256"] == MODEL_SHA256
     assert manifest["dimension"] == 384

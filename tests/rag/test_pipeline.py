@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from rag.config import ChunkConfig, FusionConfig
 from rag.errors import (
     EmptyCorpusError,
+    IndexMismatchError,
     IndexNotFoundError,
     IndexStoreError,
     PathNotFoundError,
     UnreadableDocumentError,
     UnsupportedFileError,
 )
+from rag.opening import open_index
 from rag.pipeline import RAG
 
 FILES = {
@@ -43,7 +46,7 @@ def test_index_a_folder_then_reindex_unchanged(rag: RAG, corpus: Path) -> None:
     report = rag.index_paths([corpus])
     assert sorted(Path(s).name for s in report.added) == sorted(FILES)
     assert report.updated == report.unchanged == report.skipped == ()
-    assert report.passages == len(rag.index.passages) >= 3
+    assert report.passages == len(rag.passages()) >= 3
     assert report.changed and "3 added" in report.summary()
     assert sources(rag) == sorted(FILES)
 
@@ -56,13 +59,13 @@ def test_index_a_folder_then_reindex_unchanged(rag: RAG, corpus: Path) -> None:
 
 def test_a_modified_file_replaces_its_passages(rag: RAG, corpus: Path) -> None:
     rag.index_paths([corpus])
-    n = len(rag.index.passages)
+    n = len(rag.passages())
     (corpus / "space.txt").write_text("The Doomsday Clock reads five minutes to midnight.")
 
     report = rag.index_paths([corpus])
     assert [Path(s).name for s in report.updated] == ["space.txt"]
     assert len(report.unchanged) == 2 and report.added == ()
-    texts = [p.text for p in rag.index.passages]
+    texts = [p.text for p in rag.passages()]
     assert not any("outer space" in t for t in texts)
     assert len(texts) == n
     assert "Doomsday" in rag.search("doomsday clock midnight", 1, mode="bm25")[0].passage.text
@@ -76,7 +79,7 @@ def test_remove_a_file_and_a_path_not_indexed(rag: RAG, corpus: Path) -> None:
     report = rag.remove([corpus / "ngo.txt"])
     assert [Path(s).name for s in report.removed] == ["ngo.txt"]
     assert sources(rag) == ["npt.txt", "space.txt"]
-    assert all("NGOs" not in p.text for p in rag.index.passages)
+    assert all("NGOs" not in p.text for p in rag.passages())
     assert all("NGOs" not in h.passage.text for h in rag.search("NGOs consultative", 3))
 
     with pytest.raises(PathNotFoundError, match="not in the index"):
@@ -121,9 +124,9 @@ def test_only_bad_files_is_an_empty_corpus_and_leaves_no_index(rag: RAG, tmp_pat
     with pytest.raises(EmptyCorpusError, match="nothing could be indexed"):
         rag.index_paths([bad])
     assert not rag.exists()
-    assert not rag.index_dir.exists()
+    assert not rag.index_dir.exists()  # a first write that saved nothing leaves no trace
     with pytest.raises(IndexNotFoundError):
-        RAG.open(rag.index_dir, embedder=rag.embedder)
+        open_index(rag.index_dir, embedder=rag.embedder)
 
 
 def test_a_missing_path_indexes_nothing(rag: RAG, corpus: Path) -> None:
@@ -142,7 +145,7 @@ def test_index_texts(rag: RAG) -> None:
     assert added == 2
     assert [d.source for d in rag.documents()] == ["first", "second"]
     assert rag.search("START treaty expire", 1, mode="bm25")[0].passage.source == "second"
-    reopened = RAG.open(rag.index_dir, embedder=rag.embedder)
+    reopened = RAG(rag.index_dir, embedder=rag.embedder)
     assert [d.source for d in reopened.documents()] == ["first", "second"]
 
 
@@ -161,30 +164,89 @@ def test_search_validates_its_input(rag: RAG, corpus: Path) -> None:
 def test_a_crashed_save_changes_nothing(
     rag: RAG, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from index.store import PASSAGES, PassageIndex
+    from index import directory
+    from index.snapshot import PASSAGES
 
     rag.index_paths([corpus])
     before = [(h.passage.id, h.score) for h in rag.search("treaty", 3)]
 
-    def crashing(self: PassageIndex, tmp: Path) -> None:
-        (tmp / PASSAGES).write_text("{}\n")
+    def crashing(store: object, path: Path) -> None:
+        (path / PASSAGES).write_text("{}\n")
         raise OSError("disk full")
 
-    monkeypatch.setattr(PassageIndex, "_write", crashing)
+    monkeypatch.setattr(directory, "write_snapshot", crashing)
     with pytest.raises(IndexStoreError, match="disk full"):
         rag.index_texts({"extra": "An extra text about the treaty that never got saved."})
 
     assert sources(rag) == sorted(FILES)  # the loaded index did not take the lost change
     assert [(h.passage.id, h.score) for h in rag.search("treaty", 3)] == before
-    reopened = RAG.open(rag.index_dir, embedder=rag.embedder)
+    reopened = RAG(rag.index_dir, embedder=rag.embedder)
     assert sources(reopened) == sorted(FILES)
-    leftovers = [p.name for p in rag.index_dir.parent.iterdir() if ".tmp-" in p.name]
-    assert leftovers == []
+    assert len([p for p in rag.index_dir.iterdir() if p.name.startswith("snapshot-")]) == 1
 
 
 def test_opening_a_missing_index_fails(tmp_path: Path, fake_embedder) -> None:
     with pytest.raises(IndexNotFoundError):
-        RAG.open(tmp_path / "nothing-here", embedder=fake_embedder)
+        open_index(tmp_path / "nothing-here", embedder=fake_embedder)
+    assert not (tmp_path / "nothing-here").exists()
+    created = open_index(tmp_path / "new", create=True, embedder=fake_embedder)
+    assert not created.exists()
+
+
+def test_open_index_opens_each_index_once(
+    rag: RAG, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.directory import IndexDirectory
+
+    rag.index_paths([corpus])
+    loads = []
+    real_load = IndexDirectory.load
+
+    def counting(self: IndexDirectory, *args: object, **kwargs: object) -> object:
+        loads.append(self.path)
+        return real_load(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IndexDirectory, "load", counting)
+    opened = open_index(rag.index_dir, embedder=rag.embedder)
+    for _ in range(5):
+        assert open_index(rag.index_dir, embedder=rag.embedder) is opened
+        opened.search("treaty", 2)
+    assert len(loads) == 1
+    rag.index_texts({"note": "A note on treaties."})  # a save by anyone is picked up
+    assert "note" in sources(opened) and len(loads) == 3  # the writer's copy, then ours
+
+
+def test_settings_that_differ_from_the_index_are_refused(rag: RAG, corpus: Path) -> None:
+    rag.index_paths([corpus])
+    for asked in (
+        {"chunk_config": ChunkConfig(max_tokens=50)},
+        {"fusion": FusionConfig(method="rrf")},
+    ):
+        with pytest.raises(IndexMismatchError, match="leave them out"):
+            open_index(rag.index_dir, embedder=rag.embedder, **asked)  # type: ignore[arg-type]
+        with pytest.raises(IndexMismatchError):
+            RAG(rag.index_dir, embedder=rag.embedder, **asked).index_paths([corpus])  # type: ignore[arg-type]
+    same = open_index(rag.index_dir, embedder=rag.embedder, fusion=FusionConfig())
+    assert same.fusion == FusionConfig() and same.chunk_config == ChunkConfig()
+
+
+def test_a_new_index_records_the_settings_it_was_given(
+    tmp_path: Path, fake_embedder, corpus: Path
+) -> None:
+    fusion = FusionConfig(method="rrf", alpha=0.3)
+    chunking = ChunkConfig(max_tokens=120, min_tokens=8)
+    rag = RAG(tmp_path / "idx", embedder=fake_embedder, fusion=fusion, chunk_config=chunking)
+    rag.index_paths([corpus])
+    reopened = RAG(tmp_path / "idx", embedder=fake_embedder)
+    assert reopened.fusion == fusion and reopened.chunk_config == chunking
+    assert reopened.retriever().fusion == fusion
+
+
+def test_reindexing_unchanged_files_writes_nothing(rag: RAG, corpus: Path) -> None:
+    rag.index_paths([corpus])
+    stamp = rag.directory.stamp()
+    rag.index_paths([corpus])
+    assert rag.directory.stamp() == stamp
 
 
 def test_two_writers_on_one_directory_lose_nothing(
@@ -194,7 +256,7 @@ def test_two_writers_on_one_directory_lose_nothing(
     first = RAG(directory, embedder=fake_embedder)
     second = RAG(directory, embedder=fake_embedder)
     first.index_paths([corpus / "npt.txt"])
-    second.index  # noqa: B018 - both processes now hold the same state in memory
+    second.store  # noqa: B018 - both processes now hold the same state in memory
     first.index_paths([corpus / "space.txt"])
     second.index_paths([corpus / "ngo.txt"])  # must re-read, not overwrite first's change
     assert sources(RAG(directory, embedder=fake_embedder)) == sorted(FILES)

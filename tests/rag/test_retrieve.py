@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
-from index.bm25 import tokenize
-from index.store import PassageIndex
+from index.passages import PassageIndex
+from rag.analysis import index_terms
 from rag.config import FusionConfig
+from rag.embed import identity_of
 from rag.errors import EmptyCorpusError, InvalidInputError
-from rag.ingest import document_from_text
-from rag.retrieve import MAX_QUERY_CHARS, Retriever, fuse
+from rag.retrieve import MAX_QUERY_CHARS, StoreRetriever, fuse
 from rag.types import RETRIEVAL_MODES
+from tests.conftest import build_store
 
 PARAGRAPHS = [
     "Russia and China presented a draft treaty on the prevention of weapons in outer space.",
@@ -27,17 +30,24 @@ PARAGRAPHS = [
 
 @pytest.fixture
 def index(fake_embedder) -> PassageIndex:
-    idx = PassageIndex(fake_embedder)
     # One document per paragraph, so each paragraph is its own passage.
-    idx.add(document_from_text(text, f"doc{i}.txt") for i, text in enumerate(PARAGRAPHS))
-    assert len(idx.passages) == len(PARAGRAPHS)
+    idx = build_store(fake_embedder, {f"doc{i}.txt": text for i, text in enumerate(PARAGRAPHS)})
+    assert len(idx) == len(PARAGRAPHS)
     return idx
+
+
+@pytest.fixture
+def Retriever(fake_embedder):  # noqa: ANN001, ANN201, N802 - reads like the class it makes
+    def make(store: PassageIndex, mode: str = "hybrid", **kwargs: object) -> StoreRetriever:
+        return StoreRetriever(store, fake_embedder, mode=mode, **kwargs)  # type: ignore[arg-type]
+
+    return make
 
 
 @pytest.mark.parametrize("mode", RETRIEVAL_MODES)
 @pytest.mark.parametrize("k", [1, 3, 8])
-def test_every_mode_returns_k_ranked_hits_best_first(index, mode: str, k: int) -> None:
-    hits = Retriever(index, mode=mode).search("treaty on weapons in outer space", k)  # type: ignore[arg-type]
+def test_every_mode_returns_k_ranked_hits_best_first(index, Retriever, mode: str, k: int) -> None:  # noqa: N803
+    hits = Retriever(index, mode=mode).search("treaty on weapons in outer space", k)
     assert len(hits) == k
     assert [h.rank for h in hits] == list(range(1, k + 1))
     scores = [h.score for h in hits]
@@ -46,81 +56,83 @@ def test_every_mode_returns_k_ranked_hits_best_first(index, mode: str, k: int) -
     assert hits[0].passage.text == PARAGRAPHS[0]
 
 
-def test_dense_scores_are_cosines(index, fake_embedder) -> None:
+def test_dense_scores_are_cosines(index, Retriever, fake_embedder) -> None:  # noqa: N803
     query = "NGOs and grants"
     hits = Retriever(index, mode="dense").search(query, 8)
     q = fake_embedder.encode([query])[0]
     for h in hits:
         expected = float(fake_embedder.encode([h.passage.text])[0] @ q)
-        assert h.score == pytest.approx(expected, abs=1e-5)
+        assert h.score == pytest.approx(expected, abs=1e-5) and h.dense == h.score
+        assert h.bm25 is None
 
 
-def test_bm25_scores_are_the_bm25_index_scores(index) -> None:
+def test_bm25_scores_are_the_bm25_index_scores(index, Retriever) -> None:  # noqa: N803
     query = "Doomsday Clock midnight"
     hits = Retriever(index, mode="bm25").search(query, 8)
-    expected = index.bm25.scores(tokenize([query])[0])
-    rows = {p.id: i for i, p in enumerate(index.passages)}
+    expected = index.bm25.scores(index_terms(query))
+    rows = {p.id: i for i, p in enumerate(index.passages())}
     for h in hits:
         assert h.score == pytest.approx(float(expected[rows[h.passage.id]]))
+        assert h.bm25 == h.score and h.dense is None
     assert hits[0].passage.text == PARAGRAPHS[4] and hits[0].score > 0
     assert hits[-1].score == 0.0  # no query word in most passages
 
 
-def test_hybrid_scores_are_the_fusion_of_both(index, fake_embedder) -> None:
+def test_hybrid_scores_are_the_fusion_of_both(index, Retriever) -> None:  # noqa: N803
     query = "blocked conference in Geneva"
     retriever = Retriever(index, mode="hybrid")
-    scored = retriever.score(query, fake_embedder.encode([query])[0], 8)
-    np.testing.assert_allclose(scored.fused, fuse(scored.dense, scored.bm25, retriever.fusion))
     hits = retriever.search(query, 8)
-    assert [h.score for h in hits] == pytest.approx(scored.fused.tolist())
+    dense = np.array([h.dense for h in hits])
+    bm25 = np.array([h.bm25 for h in hits])
+    np.testing.assert_allclose(
+        [h.score for h in hits], fuse(dense, bm25, retriever.fusion), rtol=1e-6
+    )
     assert hits[0].passage.text == PARAGRAPHS[3]
 
 
-def test_the_mode_argument_overrides_the_default(index) -> None:
-    retriever = Retriever(index, mode="dense")
-    by_argument = retriever.search("Doomsday Clock", 3, mode="bm25")
-    by_default = Retriever(index, mode="bm25").search("Doomsday Clock", 3)
-    assert [(h.passage.id, h.score) for h in by_argument] == [
-        (h.passage.id, h.score) for h in by_default
-    ]
+def test_a_given_vector_is_used_instead_of_encoding(index, Retriever, fake_embedder) -> None:  # noqa: N803
+    query = "blocked conference in Geneva"
+    encoded = Retriever(index).search(query, 3)
+    given = Retriever(index).search(query, 3, vector=fake_embedder.encode([query])[0])
+    assert given == encoded
+    other = Retriever(index).search(query, 3, vector=fake_embedder.encode(["Doomsday"])[0])
+    assert other != encoded
 
 
-def test_k_larger_than_the_index_returns_every_passage(index) -> None:
+def test_k_larger_than_the_index_returns_every_passage(index, Retriever) -> None:  # noqa: N803
     for mode in RETRIEVAL_MODES:
-        hits = Retriever(index).search("treaty", 100, mode=mode)
+        hits = Retriever(index, mode=mode).search("treaty", 100)
         assert len(hits) == len(PARAGRAPHS)
 
 
 @pytest.mark.parametrize("k", [0, -1, True, 2.5, "3"])
-def test_bad_k_is_refused(index, k: object) -> None:
+def test_bad_k_is_refused(index, Retriever, k: object) -> None:  # noqa: N803
     with pytest.raises(InvalidInputError, match="k must be"):
         Retriever(index).search("treaty", k)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\n\t", None])
-def test_an_empty_query_is_refused(index, query: object) -> None:
+def test_an_empty_query_is_refused(index, Retriever, query: object) -> None:  # noqa: N803
     with pytest.raises(InvalidInputError, match="query is empty"):
         Retriever(index).search(query, 3)  # type: ignore[arg-type]
 
 
-def test_a_very_long_query_is_cut_not_refused(index) -> None:
+def test_a_very_long_query_is_cut_not_refused(index, Retriever) -> None:  # noqa: N803
     hits = Retriever(index).search("outer space treaty " * MAX_QUERY_CHARS, 2)
     assert len(hits) == 2
 
 
-def test_an_unknown_mode_is_refused(index) -> None:
+def test_an_unknown_mode_is_refused(index, Retriever) -> None:  # noqa: N803
     with pytest.raises(InvalidInputError, match="hybrid, dense, bm25"):
-        Retriever(index, mode="sparse")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match="unknown retrieval mode"):
-        Retriever(index).search("treaty", 3, mode="semantic")  # type: ignore[arg-type]
+        Retriever(index, mode="sparse")
 
 
-def test_an_empty_index_is_an_empty_corpus(fake_embedder) -> None:
+def test_an_empty_index_is_an_empty_corpus(Retriever, fake_embedder) -> None:  # noqa: N803
     with pytest.raises(EmptyCorpusError, match="rag index"):
-        Retriever(PassageIndex(fake_embedder)).search("anything", 3)
+        Retriever(PassageIndex(identity_of(fake_embedder))).search("anything", 3)
 
 
-def test_query_without_known_words_still_ranks_by_meaning(index) -> None:
+def test_query_without_known_words_still_ranks_by_meaning(index, Retriever) -> None:  # noqa: N803
     hits = Retriever(index, mode="bm25").search("zzzz qqqq", 3)
     assert len(hits) == 3 and all(h.score == 0 for h in hits)
     hybrid = Retriever(index, mode="hybrid").search("zzzz qqqq", 3)
@@ -181,11 +193,9 @@ def test_bad_fusion_settings_are_refused(kwargs: dict) -> None:
         FusionConfig(**kwargs)
 
 
-def test_the_index_fusion_settings_are_used(fake_embedder) -> None:
+def test_rrf_fusion_is_used_when_asked(index, Retriever) -> None:  # noqa: N803
     rrf = FusionConfig(method="rrf", alpha=0.5)
-    idx = PassageIndex(fake_embedder, fusion=rrf)
-    idx.add(document_from_text(text, f"doc{i}.txt") for i, text in enumerate(PARAGRAPHS))
-    hits = Retriever(idx).search("outer space treaty", 8)
-    assert Retriever(idx).fusion == rrf
+    hits = Retriever(index, fusion=rrf).search("outer space treaty", 8)
     assert hits[0].score <= 1.0 + 1e-6
     assert all(h.score > 0 for h in hits)  # RRF never gives zero
+    assert asdict(rrf)["method"] == "rrf"

@@ -27,11 +27,11 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def ui_rag(default_rag, real_embedder, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
     """A copy of the session's default index, so uploads made by UI tests touch no other test."""
-    from rag.pipeline import RAG
+    from rag.opening import open_index
 
     copy = tmp_path_factory.mktemp("ui") / "index"
     shutil.copytree(default_rag.index_dir, copy)
-    return RAG.open(copy, embedder=real_embedder)
+    return open_index(copy, embedder=real_embedder)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ def test_analytics_are_off_and_fonts_are_local(fake_embedder, tmp_path: Path) ->
 
     from rag.pipeline import RAG
 
-    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
     blocks = ui_app.build_app(RAG(tmp_path / "index", embedder=fake_embedder))
     assert blocks.analytics_enabled is False
     theme = ui_app.theme()
@@ -59,7 +57,7 @@ def test_every_example_question_is_answered(ui_rag) -> None:  # noqa: ANN001
 
 
 def test_strictness_slider_starts_at_the_fitted_threshold(fake_embedder, tmp_path: Path) -> None:  # noqa: ANN001
-    from rag.abstain import load_config
+    from rag.answering import load_config
     from rag.pipeline import RAG
 
     blocks = ui_app.build_app(RAG(tmp_path / "index", embedder=fake_embedder))

@@ -28,7 +28,7 @@ def check_cited(result: dict, gold: str, rag) -> None:  # noqa: ANN001
     assert result["abstained"] is False and result["answer"]
     assert any(gold in c["quote"] for c in result["citations"]), result["citations"]
     for c in result["citations"]:  # every quote is the document's own text at its offsets
-        document = rag.index.document_by_source(c["source"])
+        document = next(d for d in rag.documents() if d.source == c["source"])
         assert document.text[c["start"] : c["end"]] == c["quote"]
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from rag.abstain import FEATURES, AbstentionModel, AnsweringConfig
-from rag.answer import MAX_QUESTION_CHARS, Answerer
-from rag.errors import InvalidInputError
+from rag.answering import Answerer
+from rag.answering.answerer import MAX_QUESTION_CHARS
+from rag.answering.citations import check_citations
+from rag.answering.config import FEATURES, AbstentionModel, AnsweringConfig
+from rag.errors import CitationError, InvalidInputError
 from rag.pipeline import RAG
-from rag.retrieve import Retriever
+from rag.types import Citation
+from tests.conftest import assert_verbatim
 
 TEXTS = {
     "alpha.txt": "The observatory opened in 1931. Its telescope has a mirror of 2.5 metres.\n\n"
@@ -32,20 +36,17 @@ def always_answer() -> AnsweringConfig:
     return AnsweringConfig(abstention=AbstentionModel((0.0,) * len(FEATURES), 5.0, 0.5))
 
 
-def check_citations(rag: RAG, answer) -> None:  # noqa: ANN001
-    docs = {d.source: d for d in rag.documents()}
-    for c in answer.citations:
-        assert c.quote == docs[c.source].text[c.start : c.end]
-        assert c.page == docs[c.source].page_at(c.start)
+def answerer(rag: RAG, config: AnsweringConfig, mode: str = "hybrid") -> Answerer:
+    default = rag.answerer(mode)  # type: ignore[arg-type]
+    return Answerer(default.retriever, default.store, rag.embedder, config)
 
 
 def test_answers_quote_the_document_verbatim_with_checkable_citations(small_rag: RAG) -> None:
-    answerer = Answerer(small_rag.retriever(), always_answer())
-    answer = answerer.ask("Who founded the library in Lisbon?")
+    answer = answerer(small_rag, always_answer()).ask("Who founded the library in Lisbon?")
     assert not answer.abstained
     assert "Maria Lopez" in answer.answer
     assert answer.citations and answer.citations[0].source == "beta.txt"
-    check_citations(small_rag, answer)
+    assert_verbatim(answer, small_rag)
     assert answer.answer == " ".join(c.quote for c in answer.citations)
     quotes = [c.quote for c in answer.citations]
     assert len(quotes) == len(set(quotes))
@@ -53,7 +54,7 @@ def test_answers_quote_the_document_verbatim_with_checkable_citations(small_rag:
 
 def test_below_the_threshold_it_abstains_and_offers_related_reading(small_rag: RAG) -> None:
     never = AnsweringConfig(abstention=AbstentionModel((0.0,) * len(FEATURES), -5.0, 0.5))
-    answer = Answerer(small_rag.retriever(), never).ask("Who founded the library?", k=2)
+    answer = answerer(small_rag, never).ask("Who founded the library?", k=2)
     assert answer.abstained and answer.answer is None and answer.short_answer is None
     assert answer.citations == ()
     assert len(answer.passages) == 2
@@ -61,9 +62,9 @@ def test_below_the_threshold_it_abstains_and_offers_related_reading(small_rag: R
 
 
 def test_strictness_overrides_the_fitted_threshold(small_rag: RAG) -> None:
-    answerer = Answerer(small_rag.retriever(), always_answer())
-    assert not answerer.ask("Who founded the library?", strictness=0.0).abstained
-    assert answerer.ask("Who founded the library?", strictness=1.0).abstained
+    ask = answerer(small_rag, always_answer()).ask
+    assert not ask("Who founded the library?", strictness=0.0).abstained
+    assert ask("Who founded the library?", strictness=1.0).abstained
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])
@@ -79,7 +80,7 @@ def test_a_huge_question_is_truncated_with_a_warning(small_rag: RAG) -> None:
 
 
 def test_answer_json_has_the_documented_shape(small_rag: RAG) -> None:
-    answer = Answerer(small_rag.retriever(), always_answer()).ask("When did the observatory open?")
+    answer = answerer(small_rag, always_answer()).ask("When did the observatory open?")
     data = json.loads(json.dumps(answer.to_dict()))
     assert {
         "question",
@@ -102,11 +103,12 @@ def test_answer_json_has_the_documented_shape(small_rag: RAG) -> None:
         "quote",
     }
     assert set(data["passages"][0]) == {"passage_id", "source", "page", "score", "text"}
+    assert data["timings_ms"]["total"] >= data["timings_ms"]["retrieve_extract"] > 0
     assert data["timings_ms"]["total"] >= data["timings_ms"]["encode"]
 
 
 def test_short_answer_lies_inside_the_first_quote(small_rag: RAG) -> None:
-    answer = Answerer(small_rag.retriever(), always_answer()).ask("When did the observatory open?")
+    answer = answerer(small_rag, always_answer()).ask("When did the observatory open?")
     assert answer.short_answer == "1931"
     start, end = answer.short_answer_span
     first = answer.citations[0]
@@ -116,7 +118,26 @@ def test_short_answer_lies_inside_the_first_quote(small_rag: RAG) -> None:
 
 def test_bm25_and_dense_modes_answer_too(small_rag: RAG) -> None:
     for mode in ("bm25", "dense"):
-        answerer = Answerer(Retriever(small_rag.index, mode=mode), always_answer())
-        answer = answerer.ask("How many metres does the railway climb?")
-        check_citations(small_rag, answer)
+        answer = answerer(small_rag, always_answer(), mode).ask(
+            "How many metres does the railway climb?"
+        )
+        assert_verbatim(answer, small_rag)
         assert "600 metres" in answer.answer
+
+
+def test_a_citation_that_does_not_match_its_document_is_refused(small_rag: RAG) -> None:
+    answer = answerer(small_rag, always_answer()).ask("When did the observatory open?")
+    store = small_rag.store
+    check_citations(answer, store)  # the real one passes
+    first = answer.citations[0]
+    tampered: list[Citation] = [
+        dataclasses.replace(first, quote=first.quote.upper()),
+        dataclasses.replace(first, start=first.start + 1),
+        dataclasses.replace(first, page=first.page + 1),
+        dataclasses.replace(first, source="elsewhere.txt"),
+    ]
+    for bad in tampered:
+        with pytest.raises(CitationError):
+            check_citations(dataclasses.replace(answer, citations=(bad,)), store)
+    with pytest.raises(CitationError, match="short answer"):
+        check_citations(dataclasses.replace(answer, short_answer="1932"), store)

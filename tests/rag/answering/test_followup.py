@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.followup import content_words, is_follow_up, resolve_query
+from rag.answering.followup import content_words, is_follow_up, resolve_query
 from rag.types import Turn
 
 FIRST = Turn(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.short_answer import question_type, short_answer
+from rag.answering.short_answer import question_type, short_answer
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,113 @@
+"""The store contract: what the stages above hand a store and what they get back.
+
+``PassageStore`` is the role a store plays (``index.passages.PassageIndex`` is the one this
+package ships); everything crosses it keyed by passage or document id, never by row position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.errors import InvalidInputError
+from index.records import Document, Passage
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """The embedding model an index was built with; a store refuses vectors of any other."""
+
+    name: str
+    sha256: str
+    dimension: int
+
+
+@dataclass(frozen=True)
+class PassageBatch:
+    """Documents made ready for the store by the indexing stage (``rag.indexing``).
+
+    Attributes:
+        documents: The documents; any already stored from the same source is replaced.
+        passages: Their passages, in reading order.
+        vectors: One L2-normalised float32 row per passage.
+        sentence_vectors: One row per sentence, the passages' sentences in order.
+        terms: The BM25 terms of each passage (``rag.analysis.index_terms``).
+    """
+
+    documents: tuple[Document, ...]
+    passages: tuple[Passage, ...]
+    vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    terms: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        sentences = sum(len(p.sentences) for p in self.passages)
+        if not len(self.passages) == len(self.vectors) == len(self.terms):
+            raise InvalidInputError("a batch needs one vector and one term list per passage")
+        if len(self.sentence_vectors) != sentences:
+            raise InvalidInputError("a batch needs one sentence vector per sentence")
+        doc_ids = {d.id for d in self.documents}
+        if any(p.doc_id not in doc_ids for p in self.passages):
+            raise InvalidInputError("every passage of a batch must belong to one of its documents")
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Passages a search found, each with the score of both signals.
+
+    A signal that was not asked for scores NaN. With one signal the candidates come best first;
+    with both, in the store's order: callers sort them stably, so that order breaks ties.
+    """
+
+    ids: tuple[str, ...]
+    dense: np.ndarray
+    bm25: np.ndarray
+
+
+class PassageStore(Protocol):
+    """Documents, passages, their vectors and BM25, searchable by vector and by terms."""
+
+    identity: ModelIdentity
+    settings: dict[str, Any]
+    """What the stages above recorded with the index (chunking, fusion), checked on open."""
+
+    def __len__(self) -> int:
+        """How many passages are stored."""
+        ...
+
+    def documents(self) -> list[Document]: ...
+
+    def document(self, doc_id: str) -> Document | None: ...
+
+    def document_by_source(self, source: str) -> Document | None: ...
+
+    def passage(self, passage_id: str) -> Passage:
+        """The passage with this id; ``KeyError`` if it is not stored."""
+        ...
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        """A document's passages in reading order."""
+        ...
+
+    def passage_vector(self, passage_id: str) -> np.ndarray: ...
+
+    def sentence_vectors(self, passage_id: str) -> np.ndarray:
+        """One row per sentence of the passage, in sentence order."""
+        ...
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """The BM25 inverse document frequency of each term over all stored passages."""
+        ...
+
+    def search(
+        self, vector: np.ndarray | None, terms: Sequence[str] | None, depth: int
+    ) -> Candidates:
+        """The ``depth`` best passages by vector and/or by terms, scored by both."""
+        ...
+
+    def add(self, batch: PassageBatch) -> None: ...
+
+    def remove(self, sources: Iterable[str]) -> list[Document]: ...

@@ -1,0 +1,144 @@
+"""One snapshot of a ``PassageIndex`` as files (no pickle anywhere)::
+
+    manifest.json          model, dimension, metric, index type, settings, versions, checksums
+    documents.jsonl        one cleaned document a line (the text citations point into)
+    passages.jsonl         one passage a line: offsets, page, sentence offsets, text
+    terms.jsonl            the BM25 terms of each passage, a JSON list a line, passages' order
+    vectors.faiss          passage vectors (FAISS, inner product)
+    sentence_vectors.npy   one float16 row per sentence, passages' sentences in order
+    bm25/                  bm25s arrays and vocabulary
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.bm25 import BM25Index
+from index.config import IndexConfig
+from index.contract import ModelIdentity
+from index.errors import IndexCorruptError
+from index.manifest import Manifest, file_sha256
+from index.passages import PassageIndex
+from index.records import Document, Passage
+from index.vectors import VectorIndex
+
+DOCUMENTS = "documents.jsonl"
+PASSAGES = "passages.jsonl"
+TERMS = "terms.jsonl"
+VECTORS = "vectors.faiss"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+BM25_DIR = "bm25"
+
+
+def write_snapshot(index: PassageIndex, directory: Path) -> None:
+    """Write every file of ``index`` into the (empty) ``directory``, each synced to disk."""
+    _write_lines(directory / DOCUMENTS, (asdict(d) for d in index.documents()))
+    _write_lines(directory / PASSAGES, (asdict(p) for p in index.passages()))
+    _write_lines(directory / TERMS, (list(t) for t in index._terms))
+    index.vectors.save(directory / VECTORS)
+    np.save(
+        directory / SENTENCE_VECTORS,
+        index._sentence_vectors.astype(np.float16),
+        allow_pickle=False,
+    )
+    index.bm25.save(directory / BM25_DIR)
+    files = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+    for name in files:
+        fsync(directory / name)
+    Manifest(
+        model_name=index.identity.name,
+        model_sha256=index.identity.sha256,
+        dimension=index.identity.dimension,
+        index_type=index.vectors.index_type,
+        passages=len(index),
+        documents=len(index.documents()),
+        settings=index.settings,
+        index=asdict(index.config),
+        files={name: file_sha256(directory / name) for name in files},
+    ).write(directory)
+    fsync(directory / "manifest.json")
+
+
+def read_snapshot(
+    directory: Path,
+    running: ModelIdentity,
+    *,
+    config: IndexConfig | None = None,
+    verify: bool = True,
+) -> PassageIndex:
+    """Read a snapshot, checking it against the running embedding model.
+
+    Raises:
+        IndexMismatchError: Built with another model or format.
+        IndexCorruptError: A file is missing or damaged.
+    """
+    manifest = Manifest.read(directory)
+    manifest.check_model(running, directory)
+    if verify:
+        manifest.check_files(directory)
+    try:
+        index = PassageIndex(
+            manifest.identity, manifest.settings, config or IndexConfig(**manifest.index)
+        )
+        _read_into(index, directory, manifest)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexCorruptError(f"{directory} is damaged ({e}); rebuild it") from e
+    return index
+
+
+def _read_into(index: PassageIndex, directory: Path, manifest: Manifest) -> None:
+    for data in _read_lines(directory / DOCUMENTS):
+        data["page_starts"] = tuple(data["page_starts"])
+        doc = Document(**data)
+        index._documents[doc.id] = doc
+    for data in _read_lines(directory / PASSAGES):
+        data["sentences"] = tuple(tuple(s) for s in data["sentences"])
+        index._passages.append(Passage(**data))
+    index._terms = [tuple(t) for t in _read_lines(directory / TERMS)]
+    vectors = VectorIndex.load(directory / VECTORS, manifest.index_type, index.config)  # type: ignore[arg-type]
+    index._vectors = vectors.vectors()
+    index._sentence_vectors = np.load(
+        directory / SENTENCE_VECTORS, allow_pickle=False
+    ).astype(np.float32)
+    counts = [len(p.sentences) for p in index._passages]
+    index._sentence_rows = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    index._rows = {p.id: row for row, p in enumerate(index._passages)}
+    bm25 = index._bm25 = BM25Index.load(directory / BM25_DIR)
+    index._faiss = vectors
+    if not (
+        len(index._passages)
+        == len(index._terms)
+        == vectors.size
+        == manifest.passages
+        == bm25.n_docs
+        and index._sentence_rows[-1] == len(index._sentence_vectors)
+        and len(index._documents) == manifest.documents
+    ):
+        raise IndexCorruptError(f"{directory} is damaged: its files disagree on sizes; rebuild it")
+
+
+def _write_lines(path: Path, rows: Iterable[object]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_lines(path: Path) -> list[Any]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def fsync(path: Path) -> None:
+    """Make ``path`` (a file or a directory) durable, so a power cut cannot undo a save."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

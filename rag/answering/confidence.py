@@ -1,0 +1,42 @@
+"""Confidence: the evidence the abstention model reads, computed for the best candidate quote.
+
+Besides the best sentence's own scores: how similar its whole passage is to the question, how much
+of the question the passage covers, how rare the rarest question term that the passage lacks is
+(an unanswerable question often names something the text never mentions), and the best
+sentence's lead over the best sentence of another passage. The model over these features and its
+threshold are fitted (``rag.answering.config``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.contract import PassageStore
+from rag.answering.config import FEATURES
+from rag.answering.quotes import ScoredSentence, lexical_coverage, sentence_terms_of
+
+
+def evidence_features(
+    store: PassageStore,
+    sentences: list[ScoredSentence],
+    vector: np.ndarray,
+    query_terms: list[str],
+    idf: dict[str, float],
+) -> dict[str, float]:
+    """The features of ``FEATURES`` for the best sentence (all 0 when there is none)."""
+    if not sentences:
+        return dict.fromkeys(FEATURES, 0.0)
+    best = sentences[0]
+    passage = store.passage(best.passage_id)
+    passage_terms = sentence_terms_of(passage.text)
+    top_idf = max((idf.get(t, 0.0) for t in query_terms), default=0.0)
+    missing = [idf.get(t, 0.0) for t in query_terms if t not in passage_terms]
+    runner_up = next((s.score for s in sentences[1:] if s.passage_id != best.passage_id), 0.0)
+    return {
+        "cosine": best.cosine,
+        "lexical": best.lexical,
+        "passage_cosine": float(store.passage_vector(best.passage_id) @ vector),
+        "passage_lexical": lexical_coverage(query_terms, passage_terms, idf),
+        "missing_rare": max(missing, default=0.0) / top_idf if top_idf > 0 else 1.0,
+        "margin": best.score - runner_up,
+    }
