@@ -220,8 +220,8 @@ def _context(
     from eval.report import git_commit
     from rag.answering import load_config
 
-    index = corpus.rag
-    embedder = index.embedder
+    opened = corpus.rag
+    embedder = opened.embedder
     return {
         "config": {
             "mode": args.mode,
@@ -232,8 +232,8 @@ def _context(
             "sample": args.sample,
             "seed": args.seed,
             "index_dir": str(args.index_dir) if args.index_dir else None,
-            "fusion": dataclasses.asdict(index.fusion),
-            "chunking": dataclasses.asdict(index.chunk_config),
+            "fusion": dataclasses.asdict(opened.fusion),
+            "chunking": dataclasses.asdict(opened.chunk_config),
             "answering": load_config().to_json(),
         },
         "dataset": {
@@ -246,8 +246,8 @@ def _context(
             "questions_evaluated": len(dataset.questions),
         },
         "index": {
-            "documents": len(index.documents()),
-            "passages": len(index.passages()),
+            "documents": len(opened.documents()),
+            "passages": len(opened.passages()),
             "skipped_documents": list(corpus.skipped),
         },
         "model": {"name": embedder.name, "sha256": embedder.sha256},

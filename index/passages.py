@@ -49,6 +49,33 @@ class PassageIndex:
         self._bm25: BM25Index | None = None
         self._lock = threading.RLock()
 
+    @classmethod
+    def restore(
+        cls,
+        identity: ModelIdentity,
+        settings: dict[str, Any],
+        config: IndexConfig,
+        *,
+        documents: list[Document],
+        passages: list[Passage],
+        terms: list[tuple[str, ...]],
+        vectors: VectorIndex,
+        sentence_vectors: np.ndarray,
+        bm25: BM25Index,
+    ) -> PassageIndex:
+        """A store from saved parts (``index.snapshot``), its FAISS and BM25 indexes reused."""
+        index = cls(identity, settings, config)
+        index._documents = {d.id: d for d in documents}
+        index._passages = passages
+        index._terms = terms
+        index._vectors = vectors.vectors()
+        index._sentence_vectors = sentence_vectors
+        counts = [len(p.sentences) for p in passages]
+        index._sentence_rows = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        index._rows = {p.id: row for row, p in enumerate(passages)}
+        index._faiss, index._bm25 = vectors, bm25
+        return index
+
     def __len__(self) -> int:
         return len(self._passages)
 
@@ -81,6 +108,14 @@ class PassageIndex:
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         return self.bm25.idf(terms)
+
+    def terms(self) -> list[tuple[str, ...]]:
+        """The BM25 terms of every passage, in the store's order."""
+        return list(self._terms)
+
+    def sentence_matrix(self) -> np.ndarray:
+        """Every sentence vector, the passages' sentences in the store's order."""
+        return self._sentence_vectors
 
     # ------------------------------------------------------------------ search
     @property

@@ -41,11 +41,11 @@ def write_snapshot(index: PassageIndex, directory: Path) -> None:
     """Write every file of ``index`` into the (empty) ``directory``, each synced to disk."""
     _write_lines(directory / DOCUMENTS, (asdict(d) for d in index.documents()))
     _write_lines(directory / PASSAGES, (asdict(p) for p in index.passages()))
-    _write_lines(directory / TERMS, (list(t) for t in index._terms))
+    _write_lines(directory / TERMS, (list(t) for t in index.terms()))
     index.vectors.save(directory / VECTORS)
     np.save(
         directory / SENTENCE_VECTORS,
-        index._sentence_vectors.astype(np.float16),
+        index.sentence_matrix().astype(np.float16),
         allow_pickle=False,
     )
     index.bm25.save(directory / BM25_DIR)
@@ -84,44 +84,47 @@ def read_snapshot(
     if verify:
         manifest.check_files(directory)
     try:
-        index = PassageIndex(
-            manifest.identity, manifest.settings, config or IndexConfig(**manifest.index)
-        )
-        _read_into(index, directory, manifest)
+        index = _read_parts(directory, manifest, config or IndexConfig(**manifest.index))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexCorruptError(f"{directory} is damaged ({e}); rebuild it") from e
+    sizes = {
+        "passages": len(index),
+        "manifest passages": manifest.passages,
+        "vectors": index.vectors.size,
+        "terms": len(index.terms()),
+        "bm25 documents": index.bm25.n_docs,
+    }
+    sentences = sum(len(p.sentences) for p in index.passages())
+    if (
+        len(set(sizes.values())) != 1
+        or sentences != len(index.sentence_matrix())
+        or len(index.documents()) != manifest.documents
+    ):
+        raise IndexCorruptError(f"{directory} is damaged: its files disagree on sizes; rebuild it")
     return index
 
 
-def _read_into(index: PassageIndex, directory: Path, manifest: Manifest) -> None:
+def _read_parts(directory: Path, manifest: Manifest, config: IndexConfig) -> PassageIndex:
+    documents = []
     for data in _read_lines(directory / DOCUMENTS):
         data["page_starts"] = tuple(data["page_starts"])
-        doc = Document(**data)
-        index._documents[doc.id] = doc
+        documents.append(Document(**data))
+    passages = []
     for data in _read_lines(directory / PASSAGES):
         data["sentences"] = tuple(tuple(s) for s in data["sentences"])
-        index._passages.append(Passage(**data))
-    index._terms = [tuple(t) for t in _read_lines(directory / TERMS)]
-    vectors = VectorIndex.load(directory / VECTORS, manifest.index_type, index.config)  # type: ignore[arg-type]
-    index._vectors = vectors.vectors()
-    index._sentence_vectors = np.load(
-        directory / SENTENCE_VECTORS, allow_pickle=False
-    ).astype(np.float32)
-    counts = [len(p.sentences) for p in index._passages]
-    index._sentence_rows = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    index._rows = {p.id: row for row, p in enumerate(index._passages)}
-    bm25 = index._bm25 = BM25Index.load(directory / BM25_DIR)
-    index._faiss = vectors
-    if not (
-        len(index._passages)
-        == len(index._terms)
-        == vectors.size
-        == manifest.passages
-        == bm25.n_docs
-        and index._sentence_rows[-1] == len(index._sentence_vectors)
-        and len(index._documents) == manifest.documents
-    ):
-        raise IndexCorruptError(f"{directory} is damaged: its files disagree on sizes; rebuild it")
+        passages.append(Passage(**data))
+    sentence_vectors = np.load(directory / SENTENCE_VECTORS, allow_pickle=False)
+    return PassageIndex.restore(
+        manifest.identity,
+        manifest.settings,
+        config,
+        documents=documents,
+        passages=passages,
+        terms=[tuple(t) for t in _read_lines(directory / TERMS)],
+        vectors=VectorIndex.load(directory / VECTORS, manifest.index_type, config),  # type: ignore[arg-type]
+        sentence_vectors=sentence_vectors.astype(np.float32),
+        bm25=BM25Index.load(directory / BM25_DIR),
+    )
 
 
 def _write_lines(path: Path, rows: Iterable[object]) -> None:

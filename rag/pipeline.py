@@ -63,7 +63,9 @@ class RAG:
         self.index_dir = self.directory.path
         self.embedder = embedder or default_embedder()
         self.mode = check_mode(mode)
-        self._requested = {"chunking": chunk_config, "fusion": fusion, "index": index_config}
+        self._chunk_config = chunk_config
+        self._fusion = fusion
+        self._index_config = index_config
         self._store: PassageIndex | None = None
         self._stamp: str | None = None
         self._load_lock = threading.Lock()
@@ -97,8 +99,8 @@ class RAG:
             recorded = self.store.settings
             return ChunkConfig(**recorded["chunking"]), FusionConfig(**recorded["fusion"])
         return (
-            self._requested["chunking"] or ChunkConfig(),
-            self._requested["fusion"] or FusionConfig(),
+            self._chunk_config or ChunkConfig(),
+            self._fusion or FusionConfig(),
         )
 
     def _check(self, store: PassageIndex) -> None:
@@ -109,13 +111,13 @@ class RAG:
                 f"{self.index_dir} was analysed with {recorded.get('analyser')}, this version "
                 f"uses {ANALYSER}: rebuild it with `rag index` into a new directory"
             )
-        asked = {
-            "chunking": self._requested["chunking"],
-            "fusion": self._requested["fusion"],
-            "index": self._requested["index"],
-        }
         built = {**recorded, "index": asdict(store.config)}
-        for name, config in asked.items():
+        asked = (
+            ("chunking", self._chunk_config),
+            ("fusion", self._fusion),
+            ("index", self._index_config),
+        )
+        for name, config in asked:
             if config is not None and asdict(config) != built.get(name):
                 raise IndexMismatchError(
                     f"{self.index_dir} was built with {name} settings {built.get(name)}, not the "
@@ -125,11 +127,11 @@ class RAG:
 
     def _new_store(self) -> PassageIndex:
         settings: dict[str, Any] = {
-            "chunking": asdict(self._requested["chunking"] or ChunkConfig()),
-            "fusion": asdict(self._requested["fusion"] or FusionConfig()),
+            "chunking": asdict(self._chunk_config or ChunkConfig()),
+            "fusion": asdict(self._fusion or FusionConfig()),
             "analyser": ANALYSER,
         }
-        return PassageIndex(identity_of(self.embedder), settings, self._requested["index"])
+        return PassageIndex(identity_of(self.embedder), settings, self._index_config)
 
     @contextlib.contextmanager
     def _writing(self, *, fresh: bool = False) -> Iterator[PassageIndex]:

@@ -6,6 +6,7 @@ passage id and carrying every score that ranked it (dense, BM25, fused).
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import numpy as np
@@ -85,21 +86,22 @@ class StoreRetriever:
         else:
             scores = candidates.dense if self.mode == "dense" else candidates.bm25
         # A stable sort: the store's order breaks ties.
-        order = np.argsort(-scores, kind="stable")[:k]
+        order = np.argsort(-scores, kind="stable")[:k].tolist()
+        fused, dense, bm25 = scores.tolist(), candidates.dense.tolist(), candidates.bm25.tolist()
         return [
             Hit(
                 passage=self.store.passage(candidates.ids[i]),
-                score=float(scores[i]),
+                score=fused[i],
                 rank=rank,
-                dense=_known(candidates.dense[i]),
-                bm25=_known(candidates.bm25[i]),
+                dense=_known(dense[i]),
+                bm25=_known(bm25[i]),
             )
             for rank, i in enumerate(order, start=1)
         ]
 
 
-def _known(score: np.floating) -> float | None:
-    return None if np.isnan(score) else float(score)
+def _known(score: float) -> float | None:
+    return None if math.isnan(score) else score
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
