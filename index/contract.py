@@ -84,6 +84,10 @@ class PassageStore(Protocol):
 
     def document_by_source(self, source: str) -> Document | None: ...
 
+    def passages(self) -> list[Passage]:
+        """Every passage, in the store's order."""
+        ...
+
     def passage(self, passage_id: str) -> Passage:
         """The passage with this id; ``KeyError`` if it is not stored."""
         ...

@@ -55,20 +55,20 @@ def open_index(
     path = (default_index_dir() if index_dir is None else Path(index_dir)).expanduser().resolve()
     key = (path, embedder, mode, chunk_config, fusion, index_config)
     with _opening:
-        if key in _opened:
-            return _opened[key]
-        rag = RAG(
-            path,
-            embedder=embedder,
-            mode=mode,
-            chunk_config=chunk_config,
-            fusion=fusion,
-            index_config=index_config,
-        )
-        if default:
-            _ensure_default_corpus(rag)
-        elif rag.exists() or not create:
-            rag.store  # noqa: B018 - load and check now, so a bad index fails here
+        rag = _opened.get(key)
+        if rag is None:
+            rag = RAG(
+                path,
+                embedder=embedder,
+                mode=mode,
+                chunk_config=chunk_config,
+                fusion=fusion,
+                index_config=index_config,
+            )
+            if default:
+                _ensure_default_corpus(rag)
+        if not default and (rag.exists() or not create):
+            rag.store  # noqa: B018 - load and check (once; later only a stamp read)
         _opened[key] = rag
         return rag
 

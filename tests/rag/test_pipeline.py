@@ -191,6 +191,8 @@ def test_opening_a_missing_index_fails(tmp_path: Path, fake_embedder) -> None:
     assert not (tmp_path / "nothing-here").exists()
     created = open_index(tmp_path / "new", create=True, embedder=fake_embedder)
     assert not created.exists()
+    with pytest.raises(IndexNotFoundError):  # opened for creation is not an index yet
+        open_index(tmp_path / "new", embedder=fake_embedder)
 
 
 def test_open_index_opens_each_index_once(
