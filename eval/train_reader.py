@@ -60,6 +60,8 @@ class TrainConfig:
     seed: int = 13
     limit: int = 0
     """Use only the first ``limit`` questions (0: all); for smoke tests."""
+    bf16: bool = False
+    """Run forward and backward under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.stride < self.max_length // 2:
@@ -190,7 +192,8 @@ def train(pool: Path, work: Path, config: TrainConfig, save_every: int, max_step
         epoch, position = divmod(step, steps_per_epoch)
         order = np.random.default_rng(config.seed + epoch).permutation(len(train_windows))
         rows = order[position * config.batch_size : (position + 1) * config.batch_size]
-        loss = model(**_tensors(train_windows, rows)).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            loss = model(**_tensors(train_windows, rows)).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -265,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save-every", type=positive_int, default=200)
     parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps (resumable)")
     parser.add_argument("--threads", type=positive_int, help="torch threads (default: all cores)")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPUs with BF16)")
     parser.add_argument("--export", type=Path, help="write the best checkpoint here")
     args = parser.parse_args(argv)
     configure_logging(logging.INFO, "%(asctime)s %(message)s")
@@ -277,6 +281,7 @@ def main(argv: list[str] | None = None) -> None:
         batch_size=args.batch_size,
         epochs=args.epochs,
         limit=args.limit,
+        bf16=args.bf16,
     )
     best = train(args.pool, args.work, config, args.save_every, args.max_steps)
     if args.export:
