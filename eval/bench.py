@@ -5,7 +5,8 @@ measured in the same run (these machines are noisy, so only ratios travel).
 
 Indexing: the SQuAD 2.0 half (16 articles, 646 paragraphs) into a fresh index, against the bare
 cost any dense indexer pays - one ``SentenceTransformer.encode`` of the same passage texts.
-Questions: ``search`` and ``ask`` per question, against one bare encode of the question.
+Questions: ``search``, ``ask`` and ``ask --reader`` per question, against one bare encode of the
+question and, for the reader, a bare forward pass over the same windows.
 Results are recorded in ``docs/performance.md``.
 """
 
@@ -19,14 +20,36 @@ from pathlib import Path
 
 from eval.datasets import load_squad
 from eval.tuning import DEFAULT_DATA
+from rag.answering.answerer import READ_DEPTH
+from rag.answering.reader import MAX_LENGTH, STRIDE, Reader, default_reader
 from rag.embed import MiniLMEmbedder
 from rag.pipeline import RAG
+from rag.types import Passage
 
 
 def _ms(samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[int(0.95 * (len(ordered) - 1))]
     return f"p50 {statistics.median(ordered) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+
+
+def _bare_read(reader: Reader, question: str, passages: list[Passage]) -> None:
+    """The floor of reading: tokenise the same windows and run the model over them, nothing else."""
+    import torch
+
+    encoded = reader._tokenizer(
+        [question] * len(passages),
+        [p.text for p in passages],
+        truncation="only_second",
+        max_length=MAX_LENGTH,
+        stride=STRIDE,
+        return_overflowing_tokens=True,
+        padding="longest",
+        return_tensors="pt",
+    )
+    encoded.pop("overflow_to_sample_mapping")
+    with torch.inference_mode():
+        reader._model(**encoded)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,21 +84,31 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  ratio: {ours / bare:.2f}x the bare encode")
 
         questions = [q.question for q in dataset.questions[: args.questions]]
-        timings: dict[str, list[float]] = {"encode": [], "search": [], "ask": []}
+        reader = default_reader().load()
+        rag.ask(questions[0], reader=True)  # warm: the first call loads the reader
+        timings: dict[str, list[float]] = {
+            "encode": [], "search": [], "ask": [], "ask --reader": [], "bare read": []
+        }
         for question in questions:
+            top = [h.passage for h in rag.search(question, READ_DEPTH)]
             for name, call in (
                 ("encode", lambda q=question: embedder.encode([q])),
                 ("search", lambda q=question: rag.search(q, 5)),
                 ("ask", lambda q=question: rag.ask(q)),
+                ("ask --reader", lambda q=question: rag.ask(q, reader=True)),
+                ("bare read", lambda q=question, p=top: _bare_read(reader, q, p)),
             ):
                 started = time.perf_counter()
                 call()
                 timings[name].append(time.perf_counter() - started)
         print(f"per question ({len(questions)} questions, one at a time):")
         for name, samples in timings.items():
-            print(f"  {name:7s} {_ms(samples)}")
+            print(f"  {name:13s} {_ms(samples)}")
         ratio = statistics.median(timings["ask"]) / statistics.median(timings["encode"])
         print(f"  ask / bare encode (medians): {ratio:.2f}x")
+        base = statistics.median(timings["encode"]) + statistics.median(timings["bare read"])
+        ratio = statistics.median(timings["ask --reader"]) / base
+        print(f"  ask --reader / (bare encode + bare forward over the same windows): {ratio:.2f}x")
 
 
 if __name__ == "__main__":

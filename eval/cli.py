@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="abstention threshold in [0, 1] (default: the fitted one; 0 answers everything)",
     )
+    p.add_argument(
+        "--reader", action="store_true", help="answer with the learned reader (docs/reader.md)"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return p
 
@@ -165,6 +168,7 @@ def _run(args: argparse.Namespace, embedder: Embedder | None, out: TextIO) -> in
         answer=kind != "beir",
         show_progress=not args.no_progress,
         strictness=args.strictness,
+        reader=args.reader,
     )
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         corpus = _corpus(dataset, kind, args.index_dir, Path(tmp) / "index", embedder)
@@ -229,6 +233,7 @@ def _context(
             "compare": args.compare,
             "k": args.k,
             "strictness": args.strictness,
+            "reader": args.reader,
             "sample": args.sample,
             "seed": args.seed,
             "index_dir": str(args.index_dir) if args.index_dir else None,

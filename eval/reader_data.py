@@ -30,6 +30,8 @@ class ReaderExample:
     question: str
     context: str
     answers: tuple[tuple[int, str], ...]
+    source: str = ""
+    """Where the article comes from (the pool mixes SQuAD 2.0 dev, v1.1 dev and 2.0 train)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def load_pool(path: Path) -> list[ReaderExample]:
                         question=qa["question"],
                         context=paragraph["context"],
                         answers=tuple((int(a["answer_start"]), a["text"]) for a in answers),
+                        source=article.get("source", ""),
                     )
                 )
     return out
@@ -80,10 +83,20 @@ def load_pool(path: Path) -> list[ReaderExample]:
 def split_by_article(
     examples: Sequence[ReaderExample], held_out: float, seed: int
 ) -> tuple[list[ReaderExample], list[ReaderExample]]:
-    """(train, held out): a seeded ``held_out`` share of the articles, all their questions."""
-    articles = sorted({e.article for e in examples})
-    random.Random(seed).shuffle(articles)
-    chosen = set(articles[: max(1, round(held_out * len(articles)))])
+    """(train, held out): a seeded ``held_out`` share of the articles of each source, with all
+    their questions. Taking a share of every source keeps the held-out questions like the
+    training ones: with unanswerable questions in them, to fit the no-answer threshold on."""
+    by_source: dict[str, list[str]] = {}
+    for e in examples:
+        articles = by_source.setdefault(e.source, [])
+        if e.article not in articles:
+            articles.append(e.article)
+    chosen: set[str] = set()
+    rng = random.Random(seed)
+    for source in sorted(by_source):
+        articles = sorted(by_source[source])
+        rng.shuffle(articles)
+        chosen.update(articles[: max(1, round(held_out * len(articles)))])
     return (
         [e for e in examples if e.article not in chosen],
         [e for e in examples if e.article in chosen],

@@ -39,6 +39,7 @@ class RunConfig:
         answer: Ask the questions (False for BEIR: retrieval only).
         show_progress: Show a progress bar per mode.
         strictness: Abstention threshold (None: the fitted one; 0: never abstain).
+        reader: Answer with the learned reader (``rag.answering.reader``).
     """
 
     modes: tuple[RetrievalMode, ...] = ("hybrid",)
@@ -46,6 +47,7 @@ class RunConfig:
     answer: bool = True
     show_progress: bool = False
     strictness: float | None = None
+    reader: bool = False
 
     def __post_init__(self) -> None:
         if not self.modes:
@@ -90,7 +92,7 @@ def _ask_all(
     config: RunConfig,
     encode_share_ms: float,
 ) -> list[QuestionResult]:
-    answerer = corpus.rag.answerer(mode)
+    answerer = corpus.rag.answerer(mode, reader=config.reader)
     retriever = answerer.retriever
     documents = {d.source: d for d in corpus.rag.documents()}
     results = []

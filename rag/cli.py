@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="stdin mode: each line may follow up on the one before (see docs/quality.md)",
             )
+            p.add_argument(
+                "--reader",
+                action="store_true",
+                help="read the best passages with the learned reader (see docs/reader.md)",
+            )
 
     p = sub.add_parser("serve", help="start the web chat")
     _add_index_dir(p)
@@ -156,14 +161,16 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     history: list[Turn] = []
 
     def run(question: str) -> dict[str, Any]:
-        answer = rag.ask(question, k=args.k, mode=args.mode, history=history)
+        answer = rag.ask(
+            question, k=args.k, mode=args.mode, history=history, reader=args.reader
+        )
         if args.conversation:
             history.append(answer.as_turn())
         return answer.to_dict()
 
     if args.question is None:
         return _each_line(run, out)
-    answer = rag.ask(args.question, k=args.k, mode=args.mode)
+    answer = rag.ask(args.question, k=args.k, mode=args.mode, reader=args.reader)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2), file=out)
         return EXIT_OK

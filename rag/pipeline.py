@@ -25,6 +25,7 @@ from index.directory import IndexDirectory
 from index.passages import PassageIndex
 from rag.analysis import ANALYSER
 from rag.answering import Answerer
+from rag.answering.reader import default_reader
 from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k, check_mode
 from rag.embed import Embedder, default_embedder, identity_of
 from rag.errors import EmptyCorpusError, IndexMismatchError
@@ -222,9 +223,16 @@ class RAG:
     def retriever(self, mode: RetrievalMode | None = None) -> StoreRetriever:
         return self._retriever(self.store, mode)
 
-    def answerer(self, mode: RetrievalMode | None = None) -> Answerer:
+    def answerer(self, mode: RetrievalMode | None = None, *, reader: bool = False) -> Answerer:
+        """The answerer over the current index; with ``reader``, the learned reader reads the
+        best passages (slower, see ``rag.answering.reader``)."""
         store = self.store  # one snapshot for retrieval and lookups alike
-        return Answerer(self._retriever(store, mode), store, self.embedder)
+        return Answerer(
+            self._retriever(store, mode),
+            store,
+            self.embedder,
+            reader=default_reader() if reader else None,
+        )
 
     def _retriever(self, store: PassageIndex, mode: RetrievalMode | None) -> StoreRetriever:
         return StoreRetriever(
@@ -246,6 +254,10 @@ class RAG:
         history: Sequence[Turn] = (),
         mode: RetrievalMode | None = None,
         strictness: float | None = None,
+        reader: bool = False,
     ) -> Answer:
-        """Answer ``question`` with verbatim quotes from the documents, or abstain."""
-        return self.answerer(mode).ask(question, k=k, history=history, strictness=strictness)
+        """Answer ``question`` with verbatim quotes from the documents, or abstain; ``reader``
+        reads the best passages with the learned reader for the answer span."""
+        return self.answerer(mode, reader=reader).ask(
+            question, k=k, history=history, strictness=strictness
+        )

@@ -20,7 +20,7 @@ from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import RETRIEVAL_MODES
 from ui import render
 from ui.assets import CSS, SOURCE_JS, TRANSCRIPT_JS
-from ui.handlers import DEFAULT_K, ChatHandlers, default_examples, documents
+from ui.handlers import DEFAULT_K, READER, ChatHandlers, default_examples, documents
 from ui.uploads import MAX_UPLOAD_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
@@ -57,7 +57,9 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
     """
     examples = default_examples(rag) if examples is None else tuple(examples)
     h = ChatHandlers(rag, examples)
-    threshold = load_config().abstention.threshold
+    fitted = load_config()
+    thresholds = {True: fitted.reader.threshold, False: fitted.abstention.threshold}
+    threshold = thresholds[READER]
     accepted = sorted(SUPPORTED_SUFFIXES)
 
     with gr.Blocks(title="Ask your documents", analytics_enabled=False) as app:
@@ -129,20 +131,32 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
                             1, MAX_K, value=DEFAULT_K, step=1, label="Passages to retrieve (k)"
                         )
                         show_scores = gr.Checkbox(False, label="Show retrieval scores")
+                        reader = gr.Checkbox(
+                            READER,
+                            label="Read answers with the learned reader",
+                            info="Precise short answers; off: the faster sentence scorer.",
+                        )
                         strictness = gr.Slider(
                             0.0,
                             1.0,
                             value=threshold,
                             step=0.01,
                             label="Abstention strictness",
-                            info=f"Answer only above this confidence; {threshold:.2f} was fitted "
-                            "on data. Higher abstains more often.",
+                            info="Answer only above this confidence (fitted on data: "
+                            f"{thresholds[True]:.2f} with the reader, {thresholds[False]:.2f} "
+                            "without). Higher abstains more often.",
                         )
 
         # The public endpoint first, so it owns the name "ask"; the page's own events are private
         # (not callable by API clients) and named explicitly so none can take that name.
         gr.api(h.ask_api, api_name="ask", concurrency_limit=ASK_CONCURRENCY, concurrency_id="ask")
-        settings = [mode, k, show_scores, strictness]
+        reader.change(
+            lambda on: gr.Slider(value=thresholds[bool(on)]),
+            reader,
+            strictness,
+            **_private("settings_reader"),
+        )
+        settings = [mode, k, show_scores, strictness, reader]
         asked = [transcript, exchanges, source, question, tabs]
         ask_events = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
         for name, trigger in (("chat_submit", question.submit), ("chat_ask", ask_btn.click)):

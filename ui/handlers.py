@@ -21,6 +21,8 @@ from ui.render import Exchange
 from ui.uploads import UploadRejectedError, store_upload, upload_dir_for
 
 DEFAULT_K = 5
+READER = False
+"""Whether answers are read by the learned reader unless the settings say otherwise."""
 WARNING_SECONDS = 8
 """Long enough to read a sentence; a warning that never leaves hides the tabs under it."""
 
@@ -53,14 +55,17 @@ class ChatHandlers:
         self.upload_dir = upload_dir_for(rag.index_dir)
 
     # ------------------------------------------------------------------ asking
-    def ask_api(self, question: str, k: int = DEFAULT_K, mode: str = "hybrid") -> dict[str, Any]:
+    def ask_api(
+        self, question: str, k: int = DEFAULT_K, mode: str = "hybrid", reader: bool = READER
+    ) -> dict[str, Any]:
         """Answer a question with verbatim cited quotes, or abstain.
 
         Returns the JSON object of `rag ask --json`: question, answer (null on abstention),
         short_answer, abstained, confidence, citations, passages, timings_ms.
         """
         try:
-            return self.rag.ask(question, k=int(k), mode=_mode(mode)).to_dict()
+            answer = self.rag.ask(question, k=int(k), mode=_mode(mode), reader=bool(reader))
+            return answer.to_dict()
         except RagError as e:
             raise gr.Error(str(e)) from e
 
@@ -72,6 +77,7 @@ class ChatHandlers:
         k: float,
         show_scores: bool,
         strictness: float,
+        reader: bool = READER,
     ) -> tuple[Any, ...]:
         """Outputs: transcript, state, source viewer, question box, tabs."""
         if not self.rag.exists():
@@ -80,7 +86,12 @@ class ChatHandlers:
         history = [e.answer.as_turn() for e in exchanges]
         try:
             answer = self.rag.ask(
-                question, k=int(k), history=history, mode=_mode(mode), strictness=strictness
+                question,
+                k=int(k),
+                history=history,
+                mode=_mode(mode),
+                strictness=strictness,
+                reader=bool(reader),
             )
         except RagError as e:
             _warn(str(e))
@@ -102,6 +113,7 @@ class ChatHandlers:
         k: float,
         show_scores: bool,
         strictness: float,
+        reader: bool,
         evt: gr.EventData,
     ) -> tuple[Any, ...]:
         """A click on an example question asks it; a click on a citation or passage shows it."""
@@ -109,7 +121,7 @@ class ChatHandlers:
         example = str(data.get("example") or "")
         if example.isdigit() and int(example) < len(self.examples):
             picked = self.examples[int(example)]
-            return self.ask(picked, exchanges, mode, k, show_scores, strictness)
+            return self.ask(picked, exchanges, mode, k, show_scores, strictness, reader)
         turn = _as_int(data.get("turn"))
         if turn is None or not 0 <= turn < len(exchanges):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()

@@ -17,11 +17,12 @@ import numpy as np
 
 from index.contract import PassageStore
 from rag.analysis import content_terms
-from rag.answering.citations import check_citations, cite
-from rag.answering.confidence import evidence_features
+from rag.answering.citations import check_citations, cite, cite_span, sentences_around
+from rag.answering.confidence import evidence_features, reader_features
 from rag.answering.config import AnsweringConfig, load_config
 from rag.answering.followup import resolve_query
 from rag.answering.quotes import ScoredSentence, score_sentences, select_quotes
+from rag.answering.reader import Reader, ReadSpan
 from rag.answering.short_answer import question_type, short_answer
 from rag.config import check_k
 from rag.embed import Embedder
@@ -39,6 +40,10 @@ EXTRACT_DEPTH = 8
 """Passages whose sentences compete for the quote; more than are shown, as the best sentence often
 sits in a passage ranked a little lower."""
 
+READ_DEPTH = 4
+"""Passages the reader reads: the answer is in the top four for 95 % of SQuAD questions, and
+each passage read costs a forward pass."""
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -49,6 +54,9 @@ class Evidence:
     sentences: list[ScoredSentence]
     query_terms: list[str]
     features: dict[str, float]
+    spans: list[ReadSpan] = dataclasses.field(default_factory=list)
+    """The reader's best span per passage read, best first (empty without a reader)."""
+    read_features: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def check_question(question: object) -> tuple[str, list[str]]:
@@ -74,7 +82,9 @@ class Answerer:
         retriever: Finds the candidate passages.
         store: Looks up documents, passage vectors, sentence vectors and idf by id.
         embedder: Encodes the question (once; retrieval and sentence scoring share the vector).
-        config: Sentence weights and abstention model (the fitted one shipped by default).
+        config: Sentence weights and abstention models (the fitted ones shipped by default).
+        reader: The learned reader; with one, the answer is the span it reads (quoted in its
+            sentences), else the best-scoring sentences (the fast mode).
     """
 
     def __init__(
@@ -83,11 +93,13 @@ class Answerer:
         store: PassageStore,
         embedder: Embedder,
         config: AnsweringConfig | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.retriever = retriever
         self.store = store
         self.embedder = embedder
         self.config = config or load_config()
+        self.reader = reader
 
     def ask(
         self,
@@ -132,7 +144,11 @@ class Answerer:
             question_type(query),
         )
         features = evidence_features(self.store, sentences, vector, query_terms, idf)
-        return Evidence(hits, sentences, query_terms, features)
+        if self.reader is None:
+            return Evidence(hits, sentences, query_terms, features)
+        spans = self.reader.read(query, [h.passage for h in hits[:READ_DEPTH]])
+        read = reader_features(self.store, spans, vector, query_terms, idf)
+        return Evidence(hits, sentences, query_terms, features, spans, read)
 
     def decide(
         self,
@@ -145,20 +161,14 @@ class Answerer:
     ) -> Answer:
         """Quote, cite and find the short answer from weighed evidence, or abstain. Arithmetic
         only: the harness weighs a question once and decides at several strictness levels."""
+        if self.reader is not None:
+            return self._decide_read(question, query, evidence, k, strictness)
         sentences = evidence.sentences
         hits = evidence.hits[:k]
         confidence = self.config.abstention.confidence(evidence.features) if sentences else 0.0
         threshold = self.config.abstention.threshold if strictness is None else strictness
         if not sentences or confidence < threshold:
-            return Answer(
-                question=question,
-                answer=None,
-                short_answer=None,
-                abstained=True,
-                confidence=confidence,
-                passages=tuple(hits),
-                query=query,
-            )
+            return _abstain(question, query, confidence, hits)
         quotes = select_quotes(sentences, evidence.query_terms, self.config.weights)
         citations = tuple(cite(self.store, n, s) for n, s in enumerate(quotes, start=1))
         short = short_answer(question, quotes[0].text)
@@ -174,23 +184,68 @@ class Answerer:
             abstained=False,
             confidence=confidence,
             citations=citations,
-            passages=tuple(_with_cited_first(hits, evidence.hits, quotes)),
+            passages=tuple(
+                _with_cited_first(hits, evidence.hits, [(q.passage_id, q.rank) for q in quotes])
+            ),
             query=query,
             short_answer_span=short_span,
         )
         check_citations(answer, self.store)
         return answer
 
+    def _decide_read(
+        self, question: str, query: str, evidence: Evidence, k: int, strictness: float | None
+    ) -> Answer:
+        """The reader's best span is the short answer; the sentences holding it, the quote."""
+        model = self.config.reader
+        span = evidence.spans[0] if evidence.spans else None
+        confidence = model.confidence(evidence.read_features) if span else 0.0
+        threshold = model.threshold if strictness is None else strictness
+        hits = evidence.hits[:k]
+        if span is None or confidence < threshold:
+            return _abstain(question, query, confidence, hits)
+        passage = self.store.passage(span.passage_id)
+        quote_start, quote_end = sentences_around(passage, span.start, span.end)
+        citation = cite_span(self.store, 1, passage.id, quote_start, quote_end)
+        document = self.store.document(passage.doc_id)
+        assert document is not None  # cite_span checked it
+        rank = next(h.rank for h in evidence.hits if h.passage.id == passage.id)
+        answer = Answer(
+            question=question,
+            answer=citation.quote,
+            short_answer=document.text[span.start : span.end],
+            abstained=False,
+            confidence=confidence,
+            citations=(citation,),
+            passages=tuple(_with_cited_first(hits, evidence.hits, [(passage.id, rank)])),
+            query=query,
+            short_answer_span=(span.start, span.end),
+        )
+        check_citations(answer, self.store)
+        return answer
+
+
+def _abstain(question: str, query: str, confidence: float, hits: list[Hit]) -> Answer:
+    return Answer(
+        question=question,
+        answer=None,
+        short_answer=None,
+        abstained=True,
+        confidence=confidence,
+        passages=tuple(hits),
+        query=query,
+    )
+
 
 def _with_cited_first(
-    shown: list[Hit], ranked: list[Hit], quotes: list[ScoredSentence]
+    shown: list[Hit], ranked: list[Hit], cited: Sequence[tuple[str, int]]
 ) -> list[Hit]:
-    """The shown passages: the first ``k`` hits, plus any cited passage ranked below them."""
+    """The shown passages: the first ``k`` hits, plus any cited passage (id, rank) ranked below."""
     ids = {h.passage.id for h in shown}
     by_id = {h.passage.id: h for h in ranked}
     extra = []
-    for q in quotes:
-        if q.passage_id not in ids:
-            extra.append(dataclasses.replace(by_id[q.passage_id], rank=q.rank))
-            ids.add(q.passage_id)
+    for passage_id, rank in cited:
+        if passage_id not in ids:
+            extra.append(dataclasses.replace(by_id[passage_id], rank=rank))
+            ids.add(passage_id)
     return shown + extra

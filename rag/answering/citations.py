@@ -10,12 +10,17 @@ from __future__ import annotations
 from index.contract import PassageStore
 from rag.answering.quotes import ScoredSentence
 from rag.errors import CitationError
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Passage
 
 
 def cite(store: PassageStore, n: int, sentence: ScoredSentence) -> Citation:
     """Citation number ``n`` for a chosen sentence, its quote read from the document."""
-    passage = store.passage(sentence.passage_id)
+    return cite_span(store, n, sentence.passage_id, sentence.start, sentence.end)
+
+
+def cite_span(store: PassageStore, n: int, passage_id: str, start: int, end: int) -> Citation:
+    """Citation number ``n`` for ``document.text[start:end]`` of a passage's document."""
+    passage = store.passage(passage_id)
     document = store.document(passage.doc_id)
     if document is None:
         raise CitationError(f"passage {passage.id} belongs to no stored document")
@@ -23,12 +28,21 @@ def cite(store: PassageStore, n: int, sentence: ScoredSentence) -> Citation:
         n=n,
         source=passage.source,
         title=passage.title,
-        page=document.page_at(sentence.start),
+        page=document.page_at(start),
         passage_id=passage.id,
-        start=sentence.start,
-        end=sentence.end,
-        quote=document.text[sentence.start : sentence.end],
+        start=start,
+        end=end,
+        quote=document.text[start:end],
     )
+
+
+def sentences_around(passage: Passage, start: int, end: int) -> tuple[int, int]:
+    """The span of the passage's sentences that ``[start, end)`` touches (the span itself if it
+    touches none), so a quote is always whole sentences holding the answer."""
+    touched = [(s, e) for s, e in passage.sentences if s < end and start < e]
+    if not touched:
+        return start, end
+    return min(start, touched[0][0]), max(end, touched[-1][1])
 
 
 def check_citations(answer: Answer, store: PassageStore) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from index.contract import PassageStore
-from rag.answering.config import FEATURES
+from rag.answering.config import FEATURES, READER_FEATURES
 from rag.answering.quotes import ScoredSentence, lexical_coverage, sentence_terms_of
+from rag.answering.reader import ReadSpan
 
 
 def evidence_features(
@@ -27,16 +28,47 @@ def evidence_features(
     if not sentences:
         return dict.fromkeys(FEATURES, 0.0)
     best = sentences[0]
-    passage = store.passage(best.passage_id)
-    passage_terms = sentence_terms_of(passage.text)
-    top_idf = max((idf.get(t, 0.0) for t in query_terms), default=0.0)
-    missing = [idf.get(t, 0.0) for t in query_terms if t not in passage_terms]
     runner_up = next((s.score for s in sentences[1:] if s.passage_id != best.passage_id), 0.0)
     return {
         "cosine": best.cosine,
         "lexical": best.lexical,
-        "passage_cosine": float(store.passage_vector(best.passage_id) @ vector),
+        **_passage_evidence(store, best.passage_id, vector, query_terms, idf),
+        "margin": best.score - runner_up,
+    }
+
+
+def reader_features(
+    store: PassageStore,
+    spans: list[ReadSpan],
+    vector: np.ndarray,
+    query_terms: list[str],
+    idf: dict[str, float],
+) -> dict[str, float]:
+    """The features of ``READER_FEATURES`` for the reader's best span (all 0 when none)."""
+    if not spans:
+        return dict.fromkeys(READER_FEATURES, 0.0)
+    best = spans[0]
+    return {
+        "span_margin": best.margin,
+        "span_score": best.score,
+        **_passage_evidence(store, best.passage_id, vector, query_terms, idf),
+    }
+
+
+def _passage_evidence(
+    store: PassageStore,
+    passage_id: str,
+    vector: np.ndarray,
+    query_terms: list[str],
+    idf: dict[str, float],
+) -> dict[str, float]:
+    """How close the passage is to the question, how much of it it covers, and how rare the
+    rarest question term it lacks is (relative to the rarest of all)."""
+    passage_terms = sentence_terms_of(store.passage(passage_id).text)
+    top_idf = max((idf.get(t, 0.0) for t in query_terms), default=0.0)
+    missing = [idf.get(t, 0.0) for t in query_terms if t not in passage_terms]
+    return {
+        "passage_cosine": float(store.passage_vector(passage_id) @ vector),
         "passage_lexical": lexical_coverage(query_terms, passage_terms, idf),
         "missing_rare": max(missing, default=0.0) / top_idf if top_idf > 0 else 1.0,
-        "margin": best.score - runner_up,
     }

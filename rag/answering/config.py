@@ -21,6 +21,15 @@ from rag.errors import InvalidInputError, ModelError
 
 CONFIG_PATH = Path(__file__).resolve().parents[1] / "data" / "answering.json"
 FEATURES = ("cosine", "lexical", "passage_cosine", "passage_lexical", "missing_rare", "margin")
+"""What the sentence scorer's confidence reads (``rag.answering.confidence.evidence_features``)."""
+READER_FEATURES = (
+    "span_margin",
+    "span_score",
+    "passage_cosine",
+    "passage_lexical",
+    "missing_rare",
+)
+"""What the reader's confidence reads (``rag.answering.confidence.reader_features``)."""
 
 
 @dataclass(frozen=True)
@@ -58,22 +67,25 @@ class SentenceWeights:
 
 @dataclass(frozen=True)
 class AbstentionModel:
-    """A logistic confidence over ``FEATURES`` and the threshold below which to abstain."""
+    """A logistic confidence over named features and the threshold below which to abstain."""
 
     coef: tuple[float, ...]
     intercept: float
     threshold: float
+    features: tuple[str, ...] = FEATURES
 
     def __post_init__(self) -> None:
-        if len(self.coef) != len(FEATURES):
-            raise InvalidInputError(f"abstention model needs {len(FEATURES)} coefficients")
+        if len(self.coef) != len(self.features):
+            raise InvalidInputError(
+                f"abstention model needs {len(self.features)} coefficients, one per feature"
+            )
         if not 0.0 <= self.threshold <= 1.0:
             raise InvalidInputError(f"threshold must be in [0, 1], got {self.threshold}")
         if not all(math.isfinite(c) for c in (*self.coef, self.intercept)):
             raise InvalidInputError("abstention coefficients must be finite numbers")
 
     def confidence(self, features: dict[str, float]) -> float:
-        z = self.intercept + sum(c * features[name] for c, name in zip(self.coef, FEATURES))
+        z = self.intercept + sum(c * features[name] for c, name in zip(self.coef, self.features))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
@@ -85,30 +97,46 @@ class AnsweringConfig:
     abstention: AbstentionModel = field(
         default_factory=lambda: AbstentionModel((4.0, 2.0, 2.0, 2.0, -2.0, 4.0), -4.0, 0.5)
     )
+    reader: AbstentionModel = field(
+        default_factory=lambda: AbstentionModel((1.0,), 0.0, 0.5, ("span_margin",))
+    )
+    """The confidence of answers read by the learned reader (``rag.answering.reader``)."""
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "weights": self.weights.__dict__,
-            "abstention": {
-                "features": list(FEATURES),
-                "coef": list(self.abstention.coef),
-                "intercept": self.abstention.intercept,
-                "threshold": self.abstention.threshold,
-            },
+            "abstention": _model_json(self.abstention),
+            "reader": _model_json(self.reader),
             "provenance": self.provenance,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnsweringConfig:
-        a = data["abstention"]
-        if tuple(a.get("features", FEATURES)) != FEATURES:
-            raise ModelError("answering.json was fitted on other features: refit it")
+        defaults = cls()
         return cls(
             weights=SentenceWeights(**data["weights"]),  # validated there
-            abstention=AbstentionModel(tuple(a["coef"]), float(a["intercept"]), a["threshold"]),
+            abstention=_model(data["abstention"], FEATURES),
+            reader=_model(data["reader"], READER_FEATURES) if "reader" in data else defaults.reader,
             provenance=data.get("provenance", {}),
         )
+
+
+def _model_json(model: AbstentionModel) -> dict[str, Any]:
+    return {
+        "features": list(model.features),
+        "coef": list(model.coef),
+        "intercept": model.intercept,
+        "threshold": model.threshold,
+    }
+
+
+def _model(data: dict[str, Any], expected: tuple[str, ...]) -> AbstentionModel:
+    features = tuple(data.get("features", expected))
+    if features != expected:
+        raise ModelError(f"answering.json was fitted on features {features}, not {expected}: refit")
+    coef = tuple(data["coef"])
+    return AbstentionModel(coef, float(data["intercept"]), data["threshold"], features)
 
 
 @lru_cache(maxsize=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import pytest
 
@@ -141,3 +142,47 @@ def test_a_citation_that_does_not_match_its_document_is_refused(small_rag: RAG) 
             check_citations(dataclasses.replace(answer, citations=(bad,)), store)
     with pytest.raises(CitationError, match="short answer"):
         check_citations(dataclasses.replace(answer, short_answer="1932"), store)
+
+
+class FindingReader:
+    """A stand-in for the learned reader: "reads" the span holding ``target`` wherever it is."""
+
+    def __init__(self, target: str, margin: float = 3.0) -> None:
+        self.target, self.margin, self.read_passages = target, margin, []
+
+    def read(self, question: str, passages):  # noqa: ANN001, ANN201
+        from rag.answering.reader import ReadSpan
+
+        self.read_passages.append([p.id for p in passages])
+        return [
+            ReadSpan(p.id, p.start + p.text.index(self.target),
+                     p.start + p.text.index(self.target) + len(self.target), self.margin, 0.0)
+            for p in passages if self.target in p.text
+        ]
+
+
+def reading(rag: RAG, reader: FindingReader, threshold: float = 0.5) -> Answerer:
+    default = rag.answerer()
+    config = dataclasses.replace(
+        always_answer(), reader=AbstentionModel((1.0,), 0.0, threshold, ("span_margin",))
+    )
+    return Answerer(default.retriever, default.store, rag.embedder, config, reader)  # type: ignore[arg-type]
+
+
+def test_with_a_reader_the_span_is_the_short_answer_quoted_in_its_sentence(small_rag: RAG) -> None:
+    reader = FindingReader("Maria Lopez")
+    answer = reading(small_rag, reader).ask("Who founded the library?", k=2)
+    assert not answer.abstained and answer.short_answer == "Maria Lopez"
+    assert answer.answer == "It was founded by Maria Lopez in Lisbon."
+    assert len(answer.citations) == 1 and answer.citations[0].source == "beta.txt"
+    assert_verbatim(answer, small_rag)
+    assert 0 < len(reader.read_passages[0]) <= 4  # only the best passages are read
+    assert answer.confidence == pytest.approx(1 / (1 + math.exp(-3.0)))
+
+
+def test_with_a_reader_no_span_or_a_low_margin_abstains(small_rag: RAG) -> None:
+    nothing = reading(small_rag, FindingReader("no such words")).ask("Who founded the library?")
+    assert nothing.abstained and nothing.confidence == 0.0 and nothing.passages
+    unsure = reading(small_rag, FindingReader("Maria Lopez", margin=-2.0))
+    assert unsure.ask("Who founded the library?").abstained
+    assert not unsure.ask("Who founded the library?", strictness=0.0).abstained
