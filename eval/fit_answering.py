@@ -206,13 +206,13 @@ def main(argv: list[str] | None = None) -> None:
     ]
     corpus_rag = RAG(Path(tempfile.mkdtemp()) / "corpus-index", embedder=embedder)
     corpus_rag.index_paths([DEFAULT_CORPUS_DIR])
-    offtopic = [
+    offtopic: list[tuple[str, str, tuple[str, ...]]] = [
         ("offtopic", line.strip(), ())
         for line in OFFTOPIC.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     squad_asked = collect(squad_rag, questions, embedder)
-    ontopic = [
+    ontopic: list[tuple[str, str, tuple[str, ...]]] = [
         ("ontopic", row["question"], (row["evidence"],))
         for row in map(json.loads, ON_TOPIC.read_text(encoding="utf-8").splitlines())
     ]

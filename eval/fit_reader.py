@@ -128,11 +128,11 @@ def main(argv: list[str] | None = None) -> None:
     squad_rag = build_corpus(held, tmp / "held-index", embedder=embedder).rag
     corpus_rag = RAG(tmp / "corpus-index", embedder=embedder)
     corpus_rag.index_paths([DEFAULT_CORPUS_DIR])
-    ontopic = [
+    ontopic: list[tuple[str, str, tuple[str, ...]]] = [
         ("ontopic", row["question"], (row["evidence"],))
         for row in map(json.loads, ON_TOPIC.read_text(encoding="utf-8").splitlines())
     ]
-    offtopic = [
+    offtopic: list[tuple[str, str, tuple[str, ...]]] = [
         ("offtopic", line.strip(), ())
         for line in OFFTOPIC.read_text().splitlines()
         if line.strip() and not line.startswith("#")

@@ -4,8 +4,9 @@ weights (the span head is new), [CLS] standing for "no answer" (SQuAD 2.0 style)
     python -m eval.train_reader [--pool ../shared/data/squad-train/squad_train_pool.json]
                                 [--work ~/.cache/rag-reader] [--epochs 2] [--export DIR]
 
-Trains on the SQuAD training pool only; a seeded 15 % of the articles of each of its sources is held out for choosing the
-checkpoint (never the SQuAD evaluation half or the dev set). Resumable: the state is saved to
+Trains on the SQuAD training pool only; a seeded 15 % of the articles of each of its sources is
+held out for choosing the checkpoint and fitting the confidence (never the SQuAD evaluation half or
+the dev set). Resumable: the state is saved to
 ``--work`` every ``--save-every`` steps (an atomic replace), and the same command resumes from it;
 ``--work/log.jsonl`` records the loss and the held-out figures. ``--export DIR`` writes the best
 checkpoint as fp16 safetensors with its provenance.
@@ -113,8 +114,9 @@ def evaluate(model: Any, examples: list[ReaderExample], windows: Windows) -> dic
                 if found is None or found[0] <= spans.get(index, (-math.inf, ""))[0]:
                     continue
                 score, first_token, last_token = found
-                offsets = windows.offsets[r]
-                text = examples[index].context[offsets[first_token][0] : offsets[last_token][1]]
+                head, tail = windows.offsets[r][first_token], windows.offsets[r][last_token]
+                assert head is not None and tail is not None  # best_span keeps to the context
+                text = examples[index].context[head[0] : tail[1]]
                 spans[index] = (score, text)
     model.train()
     golds = [[t for _, t in e.answers] for e in examples]

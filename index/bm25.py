@@ -37,8 +37,9 @@ class BM25Index:
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every passage for the query's terms."""
-        known = [t for t in query_terms if self._retriever and t in self._retriever.vocab_dict]
-        if not known:
+        vocab = self._retriever.vocab_dict if self._retriever is not None else {}
+        known = [t for t in query_terms if t in vocab]
+        if self._retriever is None or not known:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 

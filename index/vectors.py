@@ -7,7 +7,7 @@ vectors, HNSW above, where a flat scan would grow linearly with the collection.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import faiss
 import numpy as np
@@ -62,7 +62,8 @@ class VectorIndex:
         if k == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         if self.index_type == "hnsw":
-            self._index.hnsw.efSearch = max(self._config.hnsw_ef_search, k)
+            hnsw = cast(faiss.IndexHNSWFlat, self._index).hnsw
+            hnsw.efSearch = max(self._config.hnsw_ef_search, k)
         scores, rows = self._index.search(query.reshape(1, -1).astype(np.float32), k)
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]

@@ -31,7 +31,11 @@ class Embedder(Protocol):
     name: str
     sha256: str
     dimension: int
-    max_tokens: int
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in model tokens (special tokens excluded)."""
+        ...
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         """Return float32 L2-normalised vectors, one row per text."""

@@ -108,7 +108,9 @@ class Indexer:
         """
         files, skipped_first = discover_files(paths)
         skipped = list(skipped_first)
-        added, updated, unchanged = [], [], []
+        added: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
         documents: list[Document] = []
         for path in tqdm(files, desc="Reading", unit="file", disable=not show_progress):
             source = str(path)

@@ -158,7 +158,7 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
         )
         settings = [mode, k, show_scores, strictness, reader]
         asked = [transcript, exchanges, source, question, tabs]
-        ask_events = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
+        ask_events: dict[str, Any] = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
         for name, trigger in (("chat_submit", question.submit), ("chat_ask", ask_btn.click)):
             trigger(h.ask, [question, exchanges, *settings], asked, **_private(name), **ask_events)
         transcript.click(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from rag.analysis import SPAN_EDGE_WORDS, content_terms, span_tokens
 
@@ -72,7 +72,7 @@ _LEADING_CAPITALS = frozenset(
 )
 
 _TYPE_RULES: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
-    (re.compile(p, re.IGNORECASE), t)
+    (re.compile(p, re.IGNORECASE), cast(AnswerType, t))
     for p, t in (
         (
             r"^\s*when\b|\b(what|which) (year|date|day|month|century|decade|time|period)\b|"
