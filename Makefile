@@ -28,6 +28,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy index rag ui eval
 
 clean:
 	rm -rf $(VENV) artifacts eval-out .pytest_cache
