@@ -81,6 +81,11 @@ def _stem(words: list[str]) -> list[str]:
     return stemmer.stemWords(words)
 
 
+def has_words(text: str) -> bool:
+    """Whether ``text`` holds a letter or a digit (zero-width marks and punctuation don't count)."""
+    return any(ch.isalnum() for ch in text)
+
+
 def index_terms(text: str) -> list[str]:
     """The BM25 terms of a passage or a query, in order, repeats kept."""
     return _stem([w for w in WORD.findall(text.lower()) if w not in INDEX_STOPWORDS])

@@ -96,7 +96,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     for err in report.skipped:
         print(f"skipped: {err}", file=sys.stderr)
     print(f"{rag.index_dir}: {report.summary()}", file=out)
-    return EXIT_ERROR if args.strict and report.skipped else EXIT_OK
+    nothing_indexed = report.skipped and not (report.added or report.updated or report.unchanged)
+    return EXIT_ERROR if nothing_indexed or (args.strict and report.skipped) else EXIT_OK
 
 
 def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:

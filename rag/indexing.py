@@ -121,12 +121,12 @@ class Indexer:
                     continue
                 documents.append(read_document(path))
             except DocumentError as e:
-                logger.warning("skipped %s", e)
+                logger.info("skipped %s", e)  # reported to the caller in IndexReport.skipped
                 skipped.append(e)
                 continue
             except OSError as e:  # the file vanished or is unreadable between listing and reading
                 err = DocumentError(path, f"cannot read: {e.strerror or e}")
-                logger.warning("skipped %s", err)
+                logger.info("skipped %s", err)
                 skipped.append(err)
                 continue
             (updated if known is not None else added).append(source)

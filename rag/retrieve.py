@@ -6,17 +6,20 @@ passage id and carrying every score that ranked it (dense, BM25, fused).
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Protocol
 
 import numpy as np
 
 from index.contract import Candidates, PassageStore
-from rag.analysis import index_terms
+from rag.analysis import has_words, index_terms
 from rag.config import FusionConfig, check_k, check_mode
 from rag.embed import Embedder
 from rag.errors import EmptyCorpusError, InvalidInputError
 from rag.types import Hit, RetrievalMode
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2_000
 """Longer queries are cut here: the encoder reads 256 tokens anyway, and BM25 work stays bounded."""
@@ -37,9 +40,19 @@ class Retriever(Protocol):
 
 
 def check_query(query: object) -> str:
+    """The query to search; raises on one without words, logs a warning when cutting one."""
     if not isinstance(query, str) or not query.strip():
         raise InvalidInputError("the query is empty: type a question or some keywords")
-    return query.strip()[:MAX_QUERY_CHARS]
+    if not has_words(query):
+        raise InvalidInputError("the query has no words: type a question or some keywords")
+    query = query.strip()
+    if len(query) > MAX_QUERY_CHARS:
+        logger.warning(
+            "the query was %s characters long; only the first %s were searched",
+            f"{len(query):,}",
+            f"{MAX_QUERY_CHARS:,}",
+        )
+    return query[:MAX_QUERY_CHARS]
 
 
 class StoreRetriever:

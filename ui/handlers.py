@@ -64,7 +64,7 @@ class ChatHandlers:
         short_answer, abstained, confidence, citations, passages, timings_ms.
         """
         try:
-            answer = self.rag.ask(question, k=int(k), mode=_mode(mode), reader=bool(reader))
+            answer = self.rag.ask(question, k=_k(k), mode=_mode(mode), reader=bool(reader))
             return answer.to_dict()
         except RagError as e:
             raise gr.Error(str(e)) from e
@@ -234,6 +234,19 @@ def _mode(mode: str) -> RetrievalMode:
     if mode not in RETRIEVAL_MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(RETRIEVAL_MODES)}, got {mode!r}")
     return mode  # type: ignore[return-value]
+
+
+def _k(value: object) -> int:
+    """``k`` as the API received it: a whole number (2.0 is 2; 2.7, "abc" and null are errors)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInputError(f"k must be a positive integer, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidInputError(f"k must be a positive integer, got {value!r}") from None
+    if not number.is_integer() or number <= 0:
+        raise InvalidInputError(f"k must be a positive integer, got {value!r}")
+    return int(number)
 
 
 def _as_int(value: object) -> int | None:

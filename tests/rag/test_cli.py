@@ -96,6 +96,17 @@ def test_strict_fails_when_a_file_was_skipped(
     assert "broken.pdf" in err and "Traceback" not in err
 
 
+def test_every_named_file_skipped_fails_once_reported(
+    tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run("index", str(docs), "--index-dir", str(tmp_path / "i"), "--no-progress")
+    capsys.readouterr()
+    (tmp_path / "broken.pdf").write_bytes(b"garbage, not a pdf")
+    code, out = run("index", str(tmp_path / "broken.pdf"), "--index-dir", str(tmp_path / "i"))
+    assert code == 1 and "0 added, 0 updated, 0 unchanged, 1 skipped" in out
+    assert capsys.readouterr().err.count("broken.pdf") == 1  # one line, not a log line too
+
+
 def test_nothing_indexable_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "data.xyz").write_text("some words")
     code, _ = run(

@@ -70,3 +70,12 @@ def test_strictness_slider_starts_at_the_fitted_threshold(fake_embedder, tmp_pat
     labels = {b: str(getattr(b, "label", "")) for b in blocks.blocks.values()}
     readers = [b for b, label in labels.items() if "learned reader" in label]
     assert [r.value for r in readers] == [ui_handlers.READER]
+
+
+@pytest.mark.parametrize("k", ["abc", None, 2.7, 0, -1, True, "2.5", [3]])
+def test_the_api_refuses_a_k_that_is_not_a_whole_number(k: object) -> None:
+    from rag.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="k must be a positive integer"):
+        ui_handlers._k(k)
+    assert ui_handlers._k(3) == ui_handlers._k(3.0) == ui_handlers._k("3") == 3

@@ -186,3 +186,11 @@ def test_with_a_reader_no_span_or_a_low_margin_abstains(small_rag: RAG) -> None:
     unsure = reading(small_rag, FindingReader("Maria Lopez", margin=-2.0))
     assert unsure.ask("Who founded the library?").abstained
     assert not unsure.ask("Who founded the library?", strictness=0.0).abstained
+
+
+@pytest.mark.parametrize("question", ["\u200b\u200b", "?!...", "\u2060 \ufeff —"])
+def test_questions_without_words_are_refused(small_rag: RAG, question: str) -> None:
+    with pytest.raises(InvalidInputError, match="no words"):
+        small_rag.ask(question)
+    with pytest.raises(InvalidInputError, match="no words"):
+        small_rag.search(question)
