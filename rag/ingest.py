@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
+from rag.charset import decode_text
 from rag.clean import PAGE_BREAK, PARAGRAPH_SEPARATOR, clean_text
 from rag.errors import (
     DocumentError,
@@ -31,11 +32,6 @@ logger = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 _MARKDOWN_SUFFIXES = (".txt", ".md", ".markdown")
-# Western Windows text is the commonest legacy encoding, and charset_normalizer cannot tell the
-# Windows code pages apart on short text (it reads "crème" in cp1252 as cp1250 "crčme"), so cp1252
-# wins whenever it decodes about as cleanly as the best guess.
-_FALLBACK_ENCODING = "cp1252"
-_PREFERRED_CHAOS_MARGIN = 0.1
 
 # Tags whose text is never shown to a reader.
 _HIDDEN_TAGS = ("script", "style", "noscript", "template", "head")
@@ -188,27 +184,7 @@ def _import(module: str, package: str, path: Path) -> ModuleType:
 
 
 def _read_plain(path: Path, data: bytes) -> tuple[str, str | None]:
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    matches = from_bytes(data)
-    best = matches.best()
-    preferred = [m for m in matches if _FALLBACK_ENCODING in m.could_be_from_charset]
-    if (
-        best is not None
-        and preferred
-        and preferred[0].chaos <= best.chaos + _PREFERRED_CHAOS_MARGIN
-    ):
-        best = preferred[0]
-    if best is not None:
-        text, encoding = str(best), best.encoding
-    else:
-        text, encoding = data.decode(_FALLBACK_ENCODING, errors="replace"), _FALLBACK_ENCODING
-    logger.warning("%s is not UTF-8; decoded it as %s", path, encoding)
-    return text, None
+    return decode_text(path, data), None
 
 
 def _read_html(path: Path, data: bytes) -> tuple[str, str | None]:

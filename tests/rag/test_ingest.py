@@ -227,3 +227,22 @@ def test_document_from_text() -> None:
     assert document_from_text("*x*", "s", "T", markdown=False).text == "*x*"
     with pytest.raises(UnreadableDocumentError, match="is empty"):
         document_from_text("  \n ", "blank")
+
+
+def test_one_bad_byte_in_utf8_keeps_the_rest_utf8(tmp_path: Path) -> None:
+    raw = "Café crème, déjà vu — naïve façade.".encode() + b"\xff" + " Où est la gare?".encode()
+    doc = read_document(write(tmp_path / "mostly.txt", raw))
+    assert "Café crème, déjà vu — naïve façade." in doc.text and "Où est la gare?" in doc.text
+    assert doc.text.count("\ufffd") == 1
+
+
+@pytest.mark.parametrize("name", ["random.txt", "random.md"])
+def test_binary_bytes_named_text_are_refused(tmp_path: Path, name: str) -> None:
+    import random
+
+    rng = random.Random(7)
+    with_nul = bytes(rng.randrange(256) for _ in range(4096))
+    without_nul = bytes(b or 1 for b in with_nul)
+    for data in (with_nul, without_nul):
+        with pytest.raises(UnreadableDocumentError, match="binary"):
+            read_document(write(tmp_path / name, data))
