@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TextIO
 from rag.entrypoints import configure_logging, positive_int
 from rag.errors import RagError
 from rag.opening import open_index
+from rag.render import terminal_safe
 from rag.types import RETRIEVAL_MODES, Turn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -94,8 +95,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     rag = open_index(args.index_dir, create=True)
     report = rag.index_paths(args.paths, show_progress=not args.no_progress)
     for err in report.skipped:
-        print(f"skipped: {err}", file=sys.stderr)
-    print(f"{rag.index_dir}: {report.summary()}", file=out)
+        print(f"skipped: {terminal_safe(str(err))}", file=sys.stderr)
+    print(f"{terminal_safe(str(rag.index_dir))}: {report.summary()}", file=out)
     nothing_indexed = report.skipped and not (report.added or report.updated or report.unchanged)
     return EXIT_ERROR if nothing_indexed or (args.strict and report.skipped) else EXIT_OK
 
@@ -104,7 +105,7 @@ def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     rag = open_index(args.index_dir)
     report = rag.remove(args.paths)
     for source in report.removed:
-        print(f"removed {source}", file=out)
+        print(f"removed {terminal_safe(source)}", file=out)
     return EXIT_OK
 
 
@@ -118,7 +119,8 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(rows, ensure_ascii=False), file=out)
     else:
         for r in rows:
-            print(f"{r['source']}  ({r['pages']} pages, {r['chars']} chars)", file=out)
+            source = terminal_safe(r["source"])
+            print(f"{source}  ({r['pages']} pages, {r['chars']} chars)", file=out)
     return EXIT_OK
 
 

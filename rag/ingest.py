@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 _MARKDOWN_SUFFIXES = (".txt", ".md", ".markdown")
+NOT_A_FILE = "not a regular file (a pipe or device)"
 
 # Tags whose text is never shown to a reader.
 _HIDDEN_TAGS = ("script", "style", "noscript", "template", "head")
@@ -59,8 +60,9 @@ def discover_files(
         paths: Files and folders.
 
     Returns:
-        The resolved file paths, and one ``UnsupportedFileError`` per explicitly named file whose
-        type is not supported.
+        The resolved file paths, and one error per explicitly named file whose type is not
+        supported, and per file or folder that cannot be read (broken links, pipes, folders
+        without permission).
 
     Raises:
         PathNotFoundError: A path does not exist.
@@ -74,11 +76,15 @@ def discover_files(
         if not path.exists():
             raise PathNotFoundError(path, "does not exist; check the path")
         if path.is_dir():
-            found.extend(_walk(path))
-        elif _is_supported(path):
-            found.append(path.resolve())
-        else:
+            walked, unreadable = _walk(path)
+            found.extend(walked)
+            errors.extend(unreadable)
+        elif not _is_supported(path):
             errors.append(_unsupported(path))
+        elif not path.is_file():  # a named pipe would block the read forever
+            errors.append(UnreadableDocumentError(path, NOT_A_FILE))
+        else:
+            found.append(path.resolve())
     return list(dict.fromkeys(found)), errors
 
 
@@ -162,16 +168,28 @@ def _unsupported(path: Path) -> UnsupportedFileError:
     return UnsupportedFileError(path, f"unsupported file type {kind}; supported types: {supported}")
 
 
-def _walk(folder: Path) -> list[Path]:
-    """Supported, non-hidden files under a folder, sorted, resolved."""
+def _walk(folder: Path) -> tuple[list[Path], list[DocumentError]]:
+    """Supported, non-hidden files under a folder, sorted, resolved; and the folders and links
+    that could not be read (reported, so ``--strict`` can catch them)."""
     files: list[Path] = []
-    for root, dirs, names in os.walk(folder):
+    errors: list[DocumentError] = []
+
+    def unreadable(error: OSError) -> None:
+        errors.append(UnreadableDocumentError(error.filename, f"cannot read: {error.strerror}"))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(root, name)
-            if not name.startswith(".") and _is_supported(path) and path.is_file():
+            if name.startswith(".") or not _is_supported(path):
+                continue
+            if path.is_file():
                 files.append(path.resolve())
-    return files
+            elif path.is_symlink() and not path.exists():
+                errors.append(UnreadableDocumentError(path, "a broken link"))
+            else:
+                errors.append(UnreadableDocumentError(path, NOT_A_FILE))
+    return files, errors
 
 
 def _import(module: str, package: str, path: Path) -> ModuleType:

@@ -1,16 +1,32 @@
-"""Plain-text rendering of hits and answers for the terminal."""
+"""Plain-text rendering of hits and answers for the terminal.
+
+Document text and file names are untrusted: control characters (ANSI escapes that would recolour
+or rewrite the terminal, newlines in a file name) are shown as visible escapes, never sent raw.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from rag.types import Answer, Hit
 
 WIDTH = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _flat(text: str) -> str:
+    """One line of safe text: whitespace runs become one space, controls visible escapes."""
+    return terminal_safe(" ".join(text.split()))
 
 
 def _where(source: str, page: int, start: int, end: int) -> str:
-    return f"{source}, p. {page}, chars {start}-{end}"
+    return f"{terminal_safe(source)}, p. {page}, chars {start}-{end}"
 
 
 def format_hits(hits: list[Hit]) -> str:
@@ -20,7 +36,7 @@ def format_hits(hits: list[Hit]) -> str:
     for h in hits:
         p = h.passage
         head = f"[{h.rank}] score {h.score:.4f}  {_where(p.source, p.page, p.start, p.end)}"
-        body = textwrap.indent(textwrap.fill(" ".join(p.text.split()), WIDTH - 4), "    ")
+        body = textwrap.indent(textwrap.fill(_flat(p.text), WIDTH - 4), "    ")
         blocks.append(f"{head}\n{body}")
     return "\n\n".join(blocks)
 
@@ -36,13 +52,13 @@ def format_answer(answer: Answer) -> str:
             lines.append("\nRelated reading:")
             for h in answer.passages:
                 p = h.passage
-                snippet = textwrap.shorten(" ".join(p.text.split()), 160, placeholder=" …")
-                lines.append(f"  - {p.title}, p. {p.page}: {snippet}")
+                snippet = textwrap.shorten(_flat(p.text), 160, placeholder=" …")
+                lines.append(f"  - {terminal_safe(p.title)}, p. {p.page}: {snippet}")
         return "\n".join(lines)
     if answer.short_answer:
-        lines.append(f"Short answer: {answer.short_answer}\n")
+        lines.append(f"Short answer: {_flat(answer.short_answer)}\n")
     for c in answer.citations:
-        quote = textwrap.fill(f"“{' '.join(c.quote.split())}” [{c.n}]", WIDTH)
+        quote = textwrap.fill(f"“{_flat(c.quote)}” [{c.n}]", WIDTH)
         lines.append(quote)
     lines.append(f"\nConfidence {answer.confidence:.2f}\n")
     for c in answer.citations:

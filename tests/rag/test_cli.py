@@ -314,3 +314,19 @@ def test_the_console_script_works(default_rag, tmp_path: Path) -> None:
     done = rag_script("documents", "--index-dir", str(tmp_path / "missing"))
     assert done.returncode == 1
     assert_one_error_line(done.stderr, contains="no index at")
+
+
+def test_control_characters_from_documents_never_reach_the_terminal(tmp_path: Path) -> None:
+    evil = "Red \x1b[31mALERT\x1b[0m text about the treaty.\x07"
+    directory = tmp_path / "idx"
+    rag.opening.open_index(directory, create=True).index_texts({"bad\nname\x1b[2J.txt": evil})
+    for argv in (
+        ("search", "treaty alert", "-k", "1"),
+        ("ask", "What is the alert about?"),
+        ("documents",),
+    ):
+        code, out = run(*argv, "--index-dir", str(directory))
+        assert code == 0 and "\x1b" not in out and "\x07" not in out, argv
+        assert "\\x1b" in out  # shown, escaped
+    _, out = run("documents", "--index-dir", str(directory))
+    assert len(out.strip().splitlines()) == 1  # a newline in a name does not split the row

@@ -246,3 +246,28 @@ def test_binary_bytes_named_text_are_refused(tmp_path: Path, name: str) -> None:
     for data in (with_nul, without_nul):
         with pytest.raises(UnreadableDocumentError, match="binary"):
             read_document(write(tmp_path / name, data))
+
+
+def test_pipes_broken_links_and_closed_folders_are_reported_not_hung_on(tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.txt").write_text("A good text about treaties.")
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "dangling.md").symlink_to(tmp_path / "gone.md")
+    closed = folder / "closed"
+    closed.mkdir()
+    (closed / "inside.txt").write_text("Unreachable.")
+    closed.chmod(0)
+    try:
+        files, errors = discover_files([folder, folder / "pipe.txt"])
+    finally:
+        closed.chmod(0o755)
+    root = os.geteuid() == 0  # root reads any folder
+    assert [f.name for f in files] == (["good.txt", "inside.txt"] if root else ["good.txt"])
+    reasons = sorted(str(e).rsplit(": ", 1)[-1] for e in errors)
+    assert "a broken link" in reasons
+    assert reasons.count("not a regular file (a pipe or device)") == 2  # walked and named
+    if not root:
+        assert any("cannot read" in r for r in reasons)

@@ -1,0 +1,83 @@
+"""The learned reader: span choice by hand, the shipped weights checked before loading, and real
+reading with them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.answering.reader import MAX_ANSWER_TOKENS, READER_DIR, Reader, ReadSpan, best_span
+from rag.errors import ModelError
+from rag.ingest import document_from_text
+from rag.types import Passage
+
+
+def test_best_span_takes_the_highest_start_plus_end_inside_the_context() -> None:
+    start = np.array([9.0, 1.0, 5.0, 0.0, 2.0])
+    end = np.array([9.0, 0.0, 1.0, 4.0, 3.0])
+    offsets = [None, (0, 3), (4, 8), (9, 12), (13, 15)]  # [CLS] is not context
+    assert best_span(start, end, offsets) == (9.0, 2, 3)
+
+
+def test_best_span_never_ends_before_it_starts_or_runs_too_long() -> None:
+    n = MAX_ANSWER_TOKENS + 5
+    start, end = np.zeros(n), np.zeros(n)
+    start[1], end[n - 1] = 10.0, 10.0  # the best pair is too long
+    end[0] = 20.0  # and the best end comes before every start
+    offsets = [None] + [(i, i + 1) for i in range(1, n)]
+    score, first, last = best_span(start, end, offsets)  # type: ignore[misc]
+    assert first <= last < first + MAX_ANSWER_TOKENS and score < 20.0
+    assert best_span(start, end, [None] * n) is None
+
+
+def test_a_span_knows_its_margin_over_no_answer() -> None:
+    assert ReadSpan("p", 0, 4, score=7.5, null=2.0).margin == 5.5
+
+
+def test_weights_that_do_not_match_their_checksum_are_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "reader"
+    shutil.copytree(READER_DIR, copy)
+    card = json.loads((copy / "reader.json").read_text())
+    card["weights_sha256"] = "0" * 64
+    (copy / "reader.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="does not match the sha256"):
+        Reader(copy).load()
+    with pytest.raises(ModelError, match="no usable reader"):
+        Reader(tmp_path / "nowhere").load()
+
+
+def test_the_shipped_weights_match_their_card() -> None:
+    import hashlib
+
+    card = json.loads((READER_DIR / "reader.json").read_text())
+    weights = READER_DIR / "model.safetensors"
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == card["weights_sha256"]
+    assert weights.stat().st_size < 50 * 2**20
+    assert Reader().available
+
+
+def passages(text: str) -> list[Passage]:
+    from rag.chunk import Chunker
+
+    return Chunker().chunk(document_from_text(text, "doc.txt"))
+
+
+@pytest.mark.model
+def test_the_reader_finds_the_answer_span_and_says_when_there_is_none() -> None:
+    text = (
+        "The observatory opened in 1931 on the hill above the town.\n\n"
+        "The library holds forty thousand books. It was founded by Maria Lopez in Lisbon."
+    )
+    reader = Reader().load()
+    read = reader.read("Who founded the library?", passages(text))
+    doc = document_from_text(text, "doc.txt")
+    assert doc.text[read[0].start : read[0].end] == "Maria Lopez"
+    assert read[0].margin > 0
+    when = reader.read("When did the observatory open?", passages(text))[0]
+    assert doc.text[when.start : when.end] == "1931"
+    unrelated = reader.read("What is the boiling point of mercury?", passages(text))
+    assert all(s.margin < read[0].margin for s in unrelated)
