@@ -119,7 +119,7 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(rows, ensure_ascii=False), file=out)
     else:
         for r in rows:
-            source = terminal_safe(r["source"])
+            source = terminal_safe(str(r["source"]))
             print(f"{source}  ({r['pages']} pages, {r['chars']} chars)", file=out)
     return EXIT_OK
 
