@@ -222,7 +222,8 @@ def _read_html(path: Path, data: bytes) -> tuple[str, str | None]:
 
 def _read_pdf(path: Path, data: bytes) -> tuple[str, str | None]:
     pypdf = _import("pypdf", "pypdf", path)
-    errors = (pypdf.errors.PyPdfError, *_PDF_ERRORS)
+    # DependencyError: an encryption the installed crypto library cannot undo (not a PyPdfError).
+    errors = (pypdf.errors.PyPdfError, pypdf.errors.DependencyError, *_PDF_ERRORS)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _decrypt_with_empty_password(reader, errors):

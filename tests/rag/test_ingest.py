@@ -150,13 +150,23 @@ def test_read_pdf_encrypted(tmp_path: Path) -> None:
         read_document(write(tmp_path / "locked.pdf", buffer.getvalue()))
 
 
-def test_read_pdf_encrypted_with_empty_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_read_pdf_encrypted_with_empty_password(tmp_path: Path, algorithm: str) -> None:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(PDF_PAGES))))
-    writer.encrypt(user_password="", owner_password="owner")
+    writer.encrypt(user_password="", owner_password="owner", algorithm=algorithm)
     buffer = io.BytesIO()
     writer.write(buffer)
     doc = read_document(write(tmp_path / "permissions.pdf", buffer.getvalue()))
     assert doc.page_count == 2 and "A second paragraph." in doc.text
+
+
+def test_read_pdf_encrypted_with_aes_and_a_password(tmp_path: Path) -> None:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(PDF_PAGES))))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-256")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    with pytest.raises(UnreadableDocumentError, match="is encrypted; decrypt it first"):
+        read_document(write(tmp_path / "locked-aes.pdf", buffer.getvalue()))
 
 
 def test_read_pdf_damaged(tmp_path: Path) -> None:
@@ -271,3 +281,20 @@ def test_pipes_broken_links_and_closed_folders_are_reported_not_hung_on(tmp_path
     assert reasons.count("not a regular file (a pipe or device)") == 2  # walked and named
     if not root:
         assert any("cannot read" in r for r in reasons)
+
+
+def test_a_pdf_whose_encryption_cannot_be_undone_is_skipped_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pypdf
+
+    def missing_crypto(self: object, password: str) -> None:
+        raise pypdf.errors.DependencyError("cryptography is required for AES algorithm")
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(PDF_PAGES))))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="AES-256")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    monkeypatch.setattr(pypdf.PdfReader, "decrypt", missing_crypto)
+    with pytest.raises(UnreadableDocumentError, match="encrypted"):
+        read_document(write(tmp_path / "aes.pdf", buffer.getvalue()))
