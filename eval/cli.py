@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TextIO
 from eval.datasets import FORMATS, QADataset, load_dataset, sample_questions
 from eval.run import COMPARE_MODES, RunConfig, evaluate
 from eval.scoring import LATENCY_KEYS, METRIC_KEYS
+from rag.answering.reader import use_reader
 from rag.embed import Embedder
 from rag.entrypoints import configure_logging, positive_int
 from rag.errors import InvalidInputError, RagError
@@ -71,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="abstention threshold in [0, 1] (default: the fitted one; 0 answers everything)",
     )
     p.add_argument(
-        "--reader", action="store_true", help="answer with the learned reader (docs/reader.md)"
+        "--reader",
+        action=argparse.BooleanOptionalAction,
+        help="answer with the learned reader, or not (default: as `rag ask`; docs/reader.md)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return p
@@ -233,7 +236,7 @@ def _context(
             "compare": args.compare,
             "k": args.k,
             "strictness": args.strictness,
-            "reader": args.reader,
+            "reader": use_reader(args.reader),
             "sample": args.sample,
             "seed": args.seed,
             "index_dir": str(args.index_dir) if args.index_dir else None,

@@ -39,7 +39,7 @@ class RunConfig:
         answer: Ask the questions (False for BEIR: retrieval only).
         show_progress: Show a progress bar per mode.
         strictness: Abstention threshold (None: the fitted one; 0: never abstain).
-        reader: Answer with the learned reader (``rag.answering.reader``).
+        reader: Answer with the learned reader (``rag.answering.reader``); None: the default.
     """
 
     modes: tuple[RetrievalMode, ...] = ("hybrid",)
@@ -47,7 +47,7 @@ class RunConfig:
     answer: bool = True
     show_progress: bool = False
     strictness: float | None = None
-    reader: bool = False
+    reader: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.modes:

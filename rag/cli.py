@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from rag.answering.reader import READ_BY_DEFAULT
 from rag.entrypoints import configure_logging, positive_int
 from rag.errors import RagError
 from rag.opening import open_index
@@ -77,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
             p.add_argument(
                 "--reader",
-                action="store_true",
-                help="read the best passages with the learned reader (see docs/reader.md)",
+                action=argparse.BooleanOptionalAction,
+                help="answer with the learned reader, or not (default: "
+                f"{'on' if READ_BY_DEFAULT else 'off'}; see docs/reader.md)",
             )
 
     p = sub.add_parser("serve", help="start the web chat")

@@ -25,7 +25,7 @@ from index.directory import IndexDirectory
 from index.passages import PassageIndex
 from rag.analysis import ANALYSER
 from rag.answering import Answerer
-from rag.answering.reader import default_reader
+from rag.answering.reader import default_reader, use_reader
 from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k, check_mode
 from rag.embed import Embedder, default_embedder, identity_of
 from rag.errors import EmptyCorpusError, IndexMismatchError
@@ -223,15 +223,17 @@ class RAG:
     def retriever(self, mode: RetrievalMode | None = None) -> StoreRetriever:
         return self._retriever(self.store, mode)
 
-    def answerer(self, mode: RetrievalMode | None = None, *, reader: bool = False) -> Answerer:
+    def answerer(
+        self, mode: RetrievalMode | None = None, *, reader: bool | None = None
+    ) -> Answerer:
         """The answerer over the current index; with ``reader``, the learned reader reads the
-        best passages (slower, see ``rag.answering.reader``)."""
+        best passages (``rag.answering.reader``; None: the default, see ``use_reader``)."""
         store = self.store  # one snapshot for retrieval and lookups alike
         return Answerer(
             self._retriever(store, mode),
             store,
             self.embedder,
-            reader=default_reader() if reader else None,
+            reader=default_reader() if use_reader(reader) else None,
         )
 
     def _retriever(self, store: PassageIndex, mode: RetrievalMode | None) -> StoreRetriever:
@@ -254,10 +256,11 @@ class RAG:
         history: Sequence[Turn] = (),
         mode: RetrievalMode | None = None,
         strictness: float | None = None,
-        reader: bool = False,
+        reader: bool | None = None,
     ) -> Answer:
         """Answer ``question`` with verbatim quotes from the documents, or abstain; ``reader``
-        reads the best passages with the learned reader for the answer span."""
+        reads the best passages with the learned reader for the answer span (None: the
+        default, ``rag.answering.reader.use_reader``)."""
         return self.answerer(mode, reader=reader).ask(
             question, k=k, history=history, strictness=strictness
         )

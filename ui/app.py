@@ -16,11 +16,12 @@ import gradio as gr
 
 from rag import RAG, open_index
 from rag.answering import load_config
+from rag.answering.reader import use_reader
 from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import RETRIEVAL_MODES
 from ui import render
 from ui.assets import CSS, SOURCE_JS, TRANSCRIPT_JS
-from ui.handlers import DEFAULT_K, READER, ChatHandlers, default_examples, documents
+from ui.handlers import DEFAULT_K, ChatHandlers, default_examples, documents
 from ui.uploads import MAX_UPLOAD_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
@@ -59,7 +60,8 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
     h = ChatHandlers(rag, examples)
     fitted = load_config()
     thresholds = {True: fitted.reader.threshold, False: fitted.abstention.threshold}
-    threshold = thresholds[READER]
+    reading = use_reader(None)
+    threshold = thresholds[reading]
     accepted = sorted(SUPPORTED_SUFFIXES)
 
     with gr.Blocks(title="Ask your documents", analytics_enabled=False) as app:
@@ -132,7 +134,7 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
                         )
                         show_scores = gr.Checkbox(False, label="Show retrieval scores")
                         reader = gr.Checkbox(
-                            READER,
+                            reading,
                             label="Read answers with the learned reader",
                             info="Precise short answers; off: the faster sentence scorer.",
                         )

@@ -21,8 +21,6 @@ from ui.render import Exchange
 from ui.uploads import UploadRejectedError, store_upload, upload_dir_for
 
 DEFAULT_K = 5
-READER = False
-"""Whether answers are read by the learned reader unless the settings say otherwise."""
 WARNING_SECONDS = 8
 """Long enough to read a sentence; a warning that never leaves hides the tabs under it."""
 
@@ -56,7 +54,11 @@ class ChatHandlers:
 
     # ------------------------------------------------------------------ asking
     def ask_api(
-        self, question: str, k: int = DEFAULT_K, mode: str = "hybrid", reader: bool = READER
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        mode: str = "hybrid",
+        reader: bool | None = None,
     ) -> dict[str, Any]:
         """Answer a question with verbatim cited quotes, or abstain.
 
@@ -64,7 +66,8 @@ class ChatHandlers:
         short_answer, abstained, confidence, citations, passages, timings_ms.
         """
         try:
-            answer = self.rag.ask(question, k=_k(k), mode=_mode(mode), reader=bool(reader))
+            reading = None if reader is None else bool(reader)
+            answer = self.rag.ask(question, k=_k(k), mode=_mode(mode), reader=reading)
             return answer.to_dict()
         except RagError as e:
             raise gr.Error(str(e)) from e
@@ -77,7 +80,7 @@ class ChatHandlers:
         k: float,
         show_scores: bool,
         strictness: float,
-        reader: bool = READER,
+        reader: bool | None = None,
     ) -> tuple[Any, ...]:
         """Outputs: transcript, state, source viewer, question box, tabs."""
         if not self.rag.exists():
@@ -91,7 +94,7 @@ class ChatHandlers:
                 history=history,
                 mode=_mode(mode),
                 strictness=strictness,
-                reader=bool(reader),
+                reader=None if reader is None else bool(reader),
             )
         except RagError as e:
             _warn(str(e))

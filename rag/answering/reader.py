@@ -35,6 +35,9 @@ MAX_ANSWER_TOKENS = 30
 CANDIDATES = 20
 """Best start and end positions combined per window; the best span is almost always among them."""
 BATCH = 32
+READ_BY_DEFAULT = False
+"""Whether ``ask`` reads with the reader unless told otherwise (the sentence scorer is the fast
+mode, and the fallback when no reader is shipped)."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,13 @@ class Reader:
 
 _default: Reader | None = None
 _default_lock = threading.Lock()
+
+
+def use_reader(asked: bool | None) -> bool:
+    """Whether to read: as asked, else by default when a reader is shipped."""
+    if asked is None:
+        return READ_BY_DEFAULT and default_reader().available
+    return asked
 
 
 def default_reader() -> Reader:

@@ -64,12 +64,14 @@ def test_strictness_slider_starts_at_the_fitted_threshold(fake_embedder, tmp_pat
     sliders = [
         b for b in blocks.blocks.values() if getattr(b, "label", None) == "Abstention strictness"
     ]
+    from rag.answering.reader import use_reader
+
     fitted = load_config()
-    expected = fitted.reader.threshold if ui_handlers.READER else fitted.abstention.threshold
+    expected = fitted.reader.threshold if use_reader(None) else fitted.abstention.threshold
     assert [s.value for s in sliders] == [expected]
     labels = {b: str(getattr(b, "label", "")) for b in blocks.blocks.values()}
     readers = [b for b, label in labels.items() if "learned reader" in label]
-    assert [r.value for r in readers] == [ui_handlers.READER]
+    assert [r.value for r in readers] == [use_reader(None)]
 
 
 @pytest.mark.parametrize("k", ["abc", None, 2.7, 0, -1, True, "2.5", [3]])
