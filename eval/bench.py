@@ -21,7 +21,7 @@ from pathlib import Path
 from eval.datasets import load_squad
 from eval.tuning import DEFAULT_DATA
 from rag.answering.answerer import READ_DEPTH
-from rag.answering.reader import MAX_LENGTH, STRIDE, Reader, default_reader
+from rag.answering.reader import Reader, default_reader, tokenize_windows
 from rag.embed import MiniLMEmbedder
 from rag.pipeline import RAG
 from rag.types import Passage
@@ -37,17 +37,10 @@ def _bare_read(reader: Reader, question: str, passages: list[Passage]) -> None:
     """The floor of reading: tokenise the same windows and run the model over them, nothing else."""
     import torch
 
-    encoded = reader._tokenizer(
-        [question] * len(passages),
-        [p.text for p in passages],
-        truncation="only_second",
-        max_length=MAX_LENGTH,
-        stride=STRIDE,
-        return_overflowing_tokens=True,
-        padding="longest",
-        return_tensors="pt",
-    )
+    texts = [p.text for p in passages]
+    encoded = tokenize_windows(reader._tokenizer, [question] * len(passages), texts)
     encoded.pop("overflow_to_sample_mapping")
+    encoded.pop("offset_mapping")
     with torch.inference_mode():
         reader._model(**encoded)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answering.reader import tokenize_windows
 from rag.errors import DatasetError
 
 NO_ANSWER = 0
@@ -109,15 +110,14 @@ def make_windows(
     """Cut each question + context into windows of ``max_length`` tokens overlapping by
     ``stride``; label each with the first answer's token span, or ``NO_ANSWER`` when the
     question has none or the window does not hold all of it."""
-    encoded = tokenizer(
+    encoded = tokenize_windows(
+        tokenizer,
         [e.question for e in examples],
         [e.context for e in examples],
-        truncation="only_second",
         max_length=max_length,
         stride=stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
         padding="max_length",
+        tensors=False,
     )
     windows = Windows([], [], [], [], [], [], [])
     for i, offsets in enumerate(encoded["offset_mapping"]):

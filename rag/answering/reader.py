@@ -63,6 +63,32 @@ class ReadSpan:
         return self.score - self.null
 
 
+def tokenize_windows(
+    tokenizer: Any,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    *,
+    max_length: int = MAX_LENGTH,
+    stride: int = STRIDE,
+    padding: str = "longest",
+    tensors: bool = True,
+) -> Any:
+    """Question + context windows as the reader reads them (training and reading alike): the
+    context cut into ``max_length``-token windows overlapping by ``stride``, with each window's
+    example (``overflow_to_sample_mapping``) and character offsets (``offset_mapping``)."""
+    return tokenizer(
+        list(questions),
+        list(contexts),
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=padding,
+        return_tensors="pt" if tensors else None,
+    )
+
+
 def best_span(
     start: np.ndarray, end: np.ndarray, offsets: Sequence[tuple[int, int] | None]
 ) -> tuple[float, int, int] | None:
@@ -137,16 +163,8 @@ class Reader:
         self.load()
         import torch
 
-        encoded = self._tokenizer(
-            [question] * len(passages),
-            [p.text for p in passages],
-            truncation="only_second",
-            max_length=MAX_LENGTH,
-            stride=STRIDE,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding="longest",
-            return_tensors="pt",
+        encoded = tokenize_windows(
+            self._tokenizer, [question] * len(passages), [p.text for p in passages]
         )
         owner = encoded.pop("overflow_to_sample_mapping").tolist()
         offsets = encoded.pop("offset_mapping").tolist()
