@@ -152,19 +152,28 @@ def group_accuracies(
     }
 
 
-def fit_abstention(
-    x: np.ndarray, right: np.ndarray, groups: np.ndarray
-) -> tuple[AbstentionModel, dict]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, float, dict[str, int]]:
+    """Logistic regression of ``y`` on ``x`` with equal total weight per group; returns the
+    coefficients and intercept in raw feature units, and the group sizes."""
     from sklearn.linear_model import LogisticRegression
 
-    y = np.isin(groups, ("hasans", "ontopic")) & right
     # Equal total weight per group, mean weight 1 (so the regularisation keeps its usual scale).
-    counts = {g: np.sum(groups == g) for g in np.unique(groups)}
-    weight = np.array([len(groups) / (len(counts) * counts[g]) for g in groups])
+    counts = {str(g): int(np.sum(groups == g)) for g in np.unique(groups)}
+    weight = np.array([len(groups) / (len(counts) * counts[str(g)]) for g in groups])
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
     model = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / std, y, sample_weight=weight)
     coef = model.coef_[0] / std  # back to raw feature units
     intercept = float(model.intercept_[0] - np.sum(model.coef_[0] * mean / std))
+    return coef, intercept, counts
+
+
+def fit_abstention(
+    x: np.ndarray, right: np.ndarray, groups: np.ndarray
+) -> tuple[AbstentionModel, dict]:
+    y = np.isin(groups, ("hasans", "ontopic")) & right
+    coef, intercept, counts = fit_logistic(x, y, groups)
     confidence = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
     thresholds = np.round(np.arange(0.05, 0.951, 0.01), 2)
     curve = {float(t): group_accuracies(confidence, groups, right, t) for t in thresholds}

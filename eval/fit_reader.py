@@ -29,13 +29,13 @@ import numpy as np
 
 from eval.corpus import build_corpus
 from eval.datasets import load_squad
-from eval.fit_answering import OFFTOPIC, ON_TOPIC
+from eval.fit_answering import OFFTOPIC, ON_TOPIC, fit_logistic
 from eval.metrics import f1
-from eval.reader_data import file_sha256, load_pool, split_by_article
+from eval.reader_data import load_pool, split_by_article
 from eval.tuning import DEFAULT_DATA
 from rag.answering.config import CONFIG_PATH, READER_FEATURES, AbstentionModel, load_config
 from rag.answering.reader import READER_DIR
-from rag.embed import MiniLMEmbedder
+from rag.embed import MiniLMEmbedder, file_sha256
 from rag.entrypoints import configure_logging
 from rag.opening import DEFAULT_CORPUS_DIR
 from rag.pipeline import RAG
@@ -90,15 +90,7 @@ def decisions_right(
 
 
 def fit(x: np.ndarray, right: np.ndarray, groups: np.ndarray) -> tuple[AbstentionModel, dict]:
-    from sklearn.linear_model import LogisticRegression
-
-    counts = {g: int(np.sum(groups == g)) for g in GROUPS}
-    weight = np.array([len(groups) / (len(GROUPS) * counts[g]) for g in groups])
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
-    model = LogisticRegression(C=1.0, max_iter=2000)
-    model.fit((x - mean) / std, right, sample_weight=weight)
-    coef = model.coef_[0] / std
-    intercept = float(model.intercept_[0] - np.sum(model.coef_[0] * mean / std))
+    coef, intercept, counts = fit_logistic(x, right, groups)
     confidence = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
     curve = {
         float(t): decisions_right(confidence, right, groups, t)

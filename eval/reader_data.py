@@ -7,7 +7,6 @@ for fitting the no-answer threshold) are about texts the reader never trained on
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections.abc import Sequence
@@ -51,10 +50,6 @@ class Windows:
 
     def __len__(self) -> int:
         return len(self.input_ids)
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_pool(path: Path) -> list[ReaderExample]:

@@ -30,14 +30,13 @@ from eval.answer_metrics import exact_match, f1
 from eval.reader_data import (
     ReaderExample,
     Windows,
-    file_sha256,
     load_pool,
     make_windows,
     split_by_article,
 )
 from eval.tuning import DEFAULT_DATA
 from rag.answering.reader import best_span
-from rag.embed import bundled_model_dir
+from rag.embed import bundled_model_dir, file_sha256
 from rag.entrypoints import configure_logging, positive_int
 from rag.errors import InvalidInputError
 
