@@ -7,7 +7,10 @@ between them, so ``passage.text == document.text[passage.start:passage.end]`` ho
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
+
+import numpy as np
 
 from rag.clean import split_paragraphs
 from rag.config import ChunkConfig
@@ -15,6 +18,10 @@ from rag.sentences import split_sentences
 from rag.types import Document, Passage, content_id
 
 Span = tuple[int, int]
+
+_WORD = re.compile(r"\S+")
+_WORD_PIECE_TOKENS = 8
+"""A run of characters with no space is cut into pieces of this many tokens to be packed."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -92,23 +99,83 @@ class Chunker:
         return self._pack(text, units)
 
     def _split_words(self, text: str, start: int, end: int) -> list[Span]:
-        words: list[Span] = []
-        pos = start
-        for token in text[start:end].split():
-            s = text.index(token, pos)
-            words.append((s, s + len(token)))
-            pos = s + len(token)
-        return self._pack(text, words)
+        """Split a sentence too long for one passage at words (a run of characters with no space
+        between tokens), packed into passages."""
+        starts = self._token_starts(text, start, end)
+        words = [word.span() for word in _WORD.finditer(text, start, end)]
+        tokens = np.searchsorted(starts, np.array(words).reshape(-1)).reshape(-1, 2)
+        units: list[Span] = []
+        for (s, e), (first, last) in zip(words, tokens.tolist(), strict=True):
+            if last - first <= _WORD_PIECE_TOKENS:
+                units.append((s, e))
+                continue
+            cuts = [int(k) for k in starts[first + _WORD_PIECE_TOKENS : last : _WORD_PIECE_TOKENS]]
+            edges = [s, *cuts, e]
+            units.extend(zip(edges, edges[1:], strict=False))
+        return self._pack(text, units)
 
     def _pack(self, text: str, units: list[Span]) -> list[Span]:
-        """Greedily join consecutive units while the joined span still fits."""
+        """Greedily join consecutive units while the joined span still fits.
+
+        Tokenizing each candidate join would cost a unit count times the passage length (hours on
+        a long text of one line). Instead one tokenization of the whole range estimates where each
+        passage ends and a few exact ``fits`` checks around that guess find the real end, so the
+        result is the greedy one at a cost linear in the text.
+        """
+        if len(units) <= 1:
+            return units
+        starts = self._token_starts(text, units[0][0], units[-1][1])
+        unit_starts = [s for s, _ in units]
+        # Tokens per unit, counting the whitespace up to the next unit with it.
+        per_unit = np.diff(np.searchsorted(starts, [*unit_starts, units[-1][1]]))
+        before = np.concatenate(([0], np.cumsum(per_unit)))
         spans: list[Span] = []
-        for s, e in units:
-            if spans and self.fits(text[spans[-1][0] : e]):
-                spans[-1] = (spans[-1][0], e)
-            else:
-                spans.append((s, e))
+        first = 0
+        while first < len(units):
+            guess = (
+                int(np.searchsorted(before, before[first] + self.config.max_tokens, "right")) - 2
+            )
+            last = self._last_fitting(text, units, first, max(first, min(guess, len(units) - 1)))
+            spans.append((units[first][0], units[last][1]))
+            first = last + 1
         return spans
+
+    def _last_fitting(self, text: str, units: list[Span], first: int, guess: int) -> int:
+        """The last unit a span starting at ``units[first]`` can take, searched from a guess.
+
+        A single unit always counts as fitting (it cannot be split further).
+        """
+
+        def fits_to(last: int) -> bool:
+            return last == first or self.fits(text[units[first][0] : units[last][1]])
+
+        if fits_to(guess):  # gallop up: usually the very next unit no longer fits
+            fitting, step = guess, 1
+            while fitting + step < len(units) and fits_to(fitting + step):
+                fitting, step = fitting + step, step * 2
+            too_far = min(fitting + step, len(units))
+        else:
+            fitting, too_far = first, guess
+        while too_far - fitting > 1:
+            middle = (fitting + too_far) // 2
+            fitting, too_far = (middle, too_far) if fits_to(middle) else (fitting, middle)
+        return fitting
+
+    def _token_starts(self, text: str, start: int, end: int) -> np.ndarray:
+        """Where each tiktoken token of ``text[start:end]`` starts, as offsets into ``text``."""
+        piece = text[start:end]
+        encoding = _encoding(self.config.encoding)
+        lengths = [
+            len(encoding.decode_single_token_bytes(t))
+            for t in encoding.encode(piece, disallowed_special=())
+        ]
+        byte_starts = np.cumsum([0, *lengths[:-1]], dtype=np.int64)
+        if piece.isascii():
+            return byte_starts + start
+        # Map byte offsets to character offsets: a character starts at each non-continuation byte.
+        raw = np.frombuffer(piece.encode("utf-8"), dtype=np.uint8)
+        char_at_byte = np.cumsum((raw & 0xC0) != 0x80) - 1
+        return char_at_byte[np.minimum(byte_starts, len(raw) - 1)] + start
 
     def _merge_tiny(self, text: str, spans: list[Span]) -> list[Span]:
         """Merge fragments under ``min_tokens`` into the following (else the previous) piece."""

@@ -113,6 +113,53 @@ def test_a_sentence_longer_than_the_cap_is_split_at_words() -> None:
         assert not p.text.startswith(" ") and not doc.text[p.start - 1 : p.start].isalpha()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 20_000,  # one "word" with no space at all
+        "中文句子没有空格。" * 2_000,  # no spaces between sentences either
+        " ".join(["w" * 300] * 40),  # words longer than a passage's worth of tokens
+    ],
+    ids=["no-space", "cjk", "huge-words"],
+)
+def test_text_without_spaces_is_still_cut_into_passages_that_fit(text: str) -> None:
+    doc = document_from_text(text, "nospace.txt")
+    passages = Chunker(ChunkConfig(max_tokens=50, min_tokens=0), model_tokens=word_count,
+                       model_max=60).chunk(doc)  # fmt: skip
+
+    check_passages(doc, passages)
+    assert len(passages) > 1
+    for p in passages:
+        assert COUNT(p.text) <= 50 and word_count(p.text) <= 60
+
+
+def test_a_long_line_is_chunked_with_a_few_token_counts_per_passage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Packing counts tokens a few times per passage, not once per word it tries to add: a 5 MB
+    text of one line took tens of minutes when every join was tokenized again."""
+    text = " ".join(WORDS[i % len(WORDS)] for i in range(30_000))  # one line, no sentence end
+    chunker = Chunker(ChunkConfig(max_tokens=100, min_tokens=0))
+    calls = 0
+    fits = chunker.fits
+
+    def counted(text: str) -> bool:
+        nonlocal calls
+        calls += 1
+        return fits(text)
+
+    monkeypatch.setattr(chunker, "fits", counted)
+    passages = chunker.chunk(document_from_text(text, "line.txt"))
+
+    check_passages(document_from_text(text, "line.txt"), passages)
+    assert len(passages) > 100
+    assert calls <= 6 * len(passages)  # ~70 per passage when every join was tokenized
+    assert all(COUNT(p.text) <= 100 for p in passages)
+    # Greedy packing: no passage could have taken the next one's first word.
+    for p, q in zip(passages, passages[1:], strict=False):
+        assert COUNT(text[p.start : q.start + len(q.text.split()[0])]) > 100
+
+
 def test_the_model_limit_caps_passages_below_max_tokens() -> None:
     text = " ".join(f"Point {i} is about arms control and security." for i in range(40))
     doc = document_from_text(text, "model.txt")
