@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS
 
+from rag.errors import InvalidInputError
+
 ANALYSER = "bm25s-en+snowball-english"
 """Recorded with each index: passages indexed by another analyser would not match its queries."""
 
@@ -79,6 +81,32 @@ def _stem(words: list[str]) -> list[str]:
 
         stemmer = _local.stemmer = Stemmer.Stemmer("english")
     return stemmer.stemWords(words)
+
+
+def check_words(value: object, what: str) -> str:
+    """``value`` if it is text a user could have typed with at least one word in it.
+
+    Args:
+        value: A question or query, as received.
+        what: What it is, for the message ("question", "query").
+
+    Raises:
+        InvalidInputError: Not a string, empty, without a letter or digit, or holding bytes that
+            are not UTF-8 (Python keeps them from argv or stdin as lone surrogates, which no
+            tokenizer accepts).
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"the {what} is empty: type a question or some keywords")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidInputError(
+            f"the {what} holds bytes that are not valid UTF-8 text (at character {e.start + 1}): "
+            "check the terminal's or the file's encoding"
+        ) from None
+    if not has_words(value):
+        raise InvalidInputError(f"the {what} has no words: type a question or some keywords")
+    return value
 
 
 def has_words(text: str) -> bool:

@@ -73,5 +73,3 @@ def _looks_binary(data: bytes) -> bool:
         return True
     controls = sum(b < 32 and b not in (9, 10, 12, 13) for b in head)
     return controls > BINARY_CONTROL_SHARE * max(1, len(head))
-
-

@@ -127,8 +127,13 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
-    for line in stream:
-        yield line.rstrip("\n")
+    """Lines of stdin; bytes that are not UTF-8 are kept (as surrogates) for the line's own error
+    instead of ending the whole batch with a decoding error."""
+    raw = getattr(stream, "buffer", None)
+    for line in raw if raw is not None else stream:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8", "surrogateescape")
+        yield line.rstrip("\r\n")
 
 
 def _each_line(handle: Callable[[str], Any], out: TextIO) -> int:
@@ -166,9 +171,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     history: list[Turn] = []
 
     def run(question: str) -> dict[str, Any]:
-        answer = rag.ask(
-            question, k=args.k, mode=args.mode, history=history, reader=args.reader
-        )
+        answer = rag.ask(question, k=args.k, mode=args.mode, history=history, reader=args.reader)
         if args.conversation:
             history.append(answer.as_turn())
         return answer.to_dict()

@@ -7,6 +7,9 @@ import argparse
 import logging
 
 NOISY_LOGGERS = ("bm25s", "sentence_transformers", "transformers", "httpx")
+PARSER_LOGGERS = ("pypdf",)
+"""Parsers that warn about every quirk of a damaged file ("EOF marker not found"): a file they
+cannot read fails with an error that becomes the file's one skip line, so their warnings go."""
 
 
 LOG_FORMAT = "%(levelname)s: %(message)s"
@@ -25,6 +28,8 @@ def configure_logging(level: int = logging.WARNING, fmt: str = LOG_FORMAT) -> No
     logging.basicConfig(level=level, handlers=[handler])
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    for name in PARSER_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.ERROR))
 
 
 def positive_int(text: str) -> int:

@@ -4,6 +4,8 @@ errors are defined in ``index.errors`` (the lowest layer) and re-exported here."
 
 from __future__ import annotations
 
+import os
+
 from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
@@ -32,11 +34,23 @@ __all__ = [
 
 
 class DocumentError(RagError):
-    """A file that cannot be turned into a document. ``path`` names it."""
+    """A file that cannot be turned into a document. ``path`` names it, printably: bytes of a
+    file name that are not UTF-8 are shown as ``\\xe9``."""
 
     def __init__(self, path: object, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = str(path)
+        self.path = printable_path(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+def printable_path(path: object) -> str:
+    """A path as text that can be printed and stored: a byte of the name that is not UTF-8 (held
+    by Python as a lone surrogate) becomes ``\\xNN``."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
 
 
 class PathNotFoundError(DocumentError):

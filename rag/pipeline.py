@@ -187,9 +187,7 @@ class RAG:
         """Index documents already read (``rag.ingest``), replacing any of the same source;
         returns passages added."""
         with self._writing() as store:
-            return self._indexer(store).add_documents(
-                store, documents, show_progress=show_progress
-            )
+            return self._indexer(store).add_documents(store, documents, show_progress=show_progress)
 
     def remove(self, paths: Iterable[str | Path]) -> IndexReport:
         """Drop documents by path (a folder drops everything under it)."""

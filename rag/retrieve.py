@@ -13,10 +13,10 @@ from typing import Protocol
 import numpy as np
 
 from index.contract import Candidates, PassageStore
-from rag.analysis import has_words, index_terms
+from rag.analysis import check_words, index_terms
 from rag.config import FusionConfig, check_k, check_mode
 from rag.embed import Embedder
-from rag.errors import EmptyCorpusError, InvalidInputError
+from rag.errors import EmptyCorpusError
 from rag.types import Hit, RetrievalMode
 
 logger = logging.getLogger(__name__)
@@ -41,11 +41,7 @@ class Retriever(Protocol):
 
 def check_query(query: object) -> str:
     """The query to search; raises on one without words, logs a warning when cutting one."""
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidInputError("the query is empty: type a question or some keywords")
-    if not has_words(query):
-        raise InvalidInputError("the query has no words: type a question or some keywords")
-    query = query.strip()
+    query = check_words(query, "query").strip()
     if len(query) > MAX_QUERY_CHARS:
         logger.warning(
             "the query was %s characters long; only the first %s were searched",

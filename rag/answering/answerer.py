@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.contract import PassageStore
-from rag.analysis import content_terms, has_words
+from rag.analysis import check_words, content_terms
 from rag.answering.citations import check_citations, cite, cite_span, sentences_around
 from rag.answering.confidence import evidence_features, reader_features
 from rag.answering.config import AnsweringConfig, load_config
@@ -26,7 +26,6 @@ from rag.answering.reader import Reader, ReadSpan
 from rag.answering.short_answer import question_type, short_answer
 from rag.config import check_k
 from rag.embed import Embedder
-from rag.errors import InvalidInputError
 from rag.retrieve import Retriever
 from rag.types import Answer, Hit, Turn
 
@@ -61,11 +60,7 @@ class Evidence:
 
 def check_question(question: object) -> tuple[str, list[str]]:
     """The question to use and any warnings about it; raises on an empty one."""
-    if not isinstance(question, str) or not question.strip():
-        raise InvalidInputError("the question is empty: type a question")
-    if not has_words(question):
-        raise InvalidInputError("the question has no words: type a question")
-    question = " ".join(question.split())
+    question = " ".join(check_words(question, "question").split())
     warnings = []
     if len(question) > MAX_QUESTION_CHARS:
         warnings.append(

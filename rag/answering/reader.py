@@ -194,9 +194,7 @@ class Reader:
                 score,
                 0.0,
             )
-        spans = [
-            ReadSpan(s.passage_id, s.start, s.end, s.score, null[p]) for p, s in best.items()
-        ]
+        spans = [ReadSpan(s.passage_id, s.start, s.end, s.score, null[p]) for p, s in best.items()]
         return sorted(spans, key=lambda s: -s.margin)
 
 

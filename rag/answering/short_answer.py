@@ -211,7 +211,7 @@ def _without_question_words(
 
 def _drop_label(tokens: list[_Token]) -> list[_Token]:
     """Drop a leading speaker or section label ("LAVROV:", "Note:") from the candidates."""
-    for i, tok in enumerate(tokens[:MAX_LABEL_TOKENS + 1]):
+    for i, tok in enumerate(tokens[: MAX_LABEL_TOKENS + 1]):
         if tok.text == ":":
             return tokens[i + 1 :]
     return tokens

@@ -47,8 +47,12 @@ def write_pool(path: Path) -> Path:
                 [] if answer is None else [{"text": answer, "answer_start": context.index(answer)}]
             )
             qas.append(
-                {"id": f"q{n}{m}", "question": question, "answers": answers,
-                 "is_impossible": answer is None}
+                {
+                    "id": f"q{n}{m}",
+                    "question": question,
+                    "answers": answers,
+                    "is_impossible": answer is None,
+                }
             )
         data.append({"title": title, "paragraphs": [{"context": context, "qas": qas}]})
     path.write_text(json.dumps({"version": "v2.0", "data": data}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 FONT_SIZE = 12
 PAGE_WIDTH, PAGE_HEIGHT = 612, 792
 LEFT_MARGIN, TOP_LINE = 72, 720
@@ -19,10 +21,11 @@ def _content_stream(lines: list[str]) -> bytes:
     return "\n".join(ops).encode("latin-1")
 
 
-def text_pdf(pages: list[list[str]]) -> bytes:
+def text_pdf(pages: list[list[str]], *, compress: bool = False) -> bytes:
     """A valid PDF with one page per item of ``pages``, each a list of text lines (Latin-1).
 
     The cross-reference table records each object's exact byte offset, so strict readers accept it.
+    ``compress`` stores the content streams Flate-compressed, as most real PDFs do.
     """
     page_count = len(pages)
     font_id = 3
@@ -42,7 +45,12 @@ def text_pdf(pages: list[list[str]]) -> bytes:
             ).encode()
         )
         stream = _content_stream(lines)
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        extra = b""
+        if compress:
+            stream, extra = zlib.compress(stream, 9), b" /Filter /FlateDecode"
+        objects.append(
+            b"<< /Length %d%s >>\nstream\n" % (len(stream), extra) + stream + b"\nendstream"
+        )
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -155,9 +155,15 @@ class FindingReader:
 
         self.read_passages.append([p.id for p in passages])
         return [
-            ReadSpan(p.id, p.start + p.text.index(self.target),
-                     p.start + p.text.index(self.target) + len(self.target), self.margin, 0.0)
-            for p in passages if self.target in p.text
+            ReadSpan(
+                p.id,
+                p.start + p.text.index(self.target),
+                p.start + p.text.index(self.target) + len(self.target),
+                self.margin,
+                0.0,
+            )
+            for p in passages
+            if self.target in p.text
         ]
 
 
