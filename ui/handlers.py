@@ -6,6 +6,7 @@ source viewer only looks up the cited passage and its neighbours to show them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from rag.types import RETRIEVAL_MODES, Answer, Document, RetrievalMode
 from ui import render
 from ui.render import Exchange
 from ui.uploads import UploadRejectedError, store_upload, upload_dir_for
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_K = 5
 WARNING_SECONDS = 8
@@ -69,8 +72,15 @@ class ChatHandlers:
             reading = None if reader is None else bool(reader)
             answer = self.rag.ask(question, k=_k(k), mode=_mode(mode), reader=reading)
             return answer.to_dict()
-        except RagError as e:
-            raise gr.Error(str(e)) from e
+        except RagError as e:  # the caller's mistake: a message for them, one log line here
+            logger.info("/ask refused: %s", e)
+            raise gr.Error(str(e), print_exception=False) from None
+        except Exception as e:  # a bug: one traceback in the log, a message for the caller
+            logger.exception("/ask failed")
+            raise gr.Error(
+                f"internal error ({type(e).__name__}); the server log has the details",
+                print_exception=False,
+            ) from None
 
     def ask(
         self,

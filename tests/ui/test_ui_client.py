@@ -66,6 +66,30 @@ def test_bad_input_is_a_clear_error_not_a_traceback(live_app) -> None:  # noqa: 
         client.predict("When?", 5, "fuzzy", api_name="/ask")
 
 
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ('"\\ud800 treaty", 5', "not valid UTF-8"),  # a lone surrogate, as JSON allows
+        ('"When?", "abc"', "k must be a positive integer, got 'abc'"),
+        ('"When?", null', "k must be a positive integer, got None"),
+        ('"When?", 2.7', "k must be a positive integer, got 2.7"),
+    ],
+)
+def test_raw_http_bad_values_get_their_message_and_no_server_traceback(
+    live_app, values: str, message: str, capfd: pytest.CaptureFixture[str]  # noqa: ANN001
+) -> None:
+    """What a script posting JSON by hand sees (gradio_client cannot even send a surrogate)."""
+    import httpx
+
+    call = f"{live_app.url}gradio_api/call/ask"
+    body = f'{{"data": [{values}, "hybrid", null]}}'
+    event = httpx.post(call, content=body, headers={"content-type": "application/json"}).json()
+    stream = httpx.get(f"{call}/{event['event_id']}", timeout=60).text
+
+    assert "event: error" in stream and message in stream, stream
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_gibberish_abstains(live_app) -> None:  # noqa: ANN001
     result = client_for(live_app.url).predict("zxqv blorf wuggle?", api_name="/ask")
     assert result["abstained"] is True and result["answer"] is None
