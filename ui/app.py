@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.data_classes import FileData
+from gradio.utils import NamedString
+from gradio_client import utils as client_utils
 
 from rag import RAG, open_index
 from rag.answering import load_config
@@ -38,6 +41,26 @@ UPLOAD_KINDS = (".txt", ".md", ".pdf", ".html", ".docx")
 """The kinds named on the upload box; the aliases (.markdown, .htm) are accepted too."""
 
 MODE_LABELS = {"hybrid": "Hybrid (BM25 + dense)", "dense": "Dense (embeddings)", "bm25": "BM25"}
+
+
+class UploadBox(gr.File):
+    """``gr.File`` without its stray temporary file.
+
+    Gradio 6.31's ``File.preprocess`` opens an empty ``NamedTemporaryFile`` in its cache for every
+    uploaded file and never uses or deletes it, so each upload left an empty file behind. This
+    returns the uploaded path as ``File`` does, without opening one; the page shows the same
+    ``file`` component.
+    """
+
+    def get_block_name(self) -> str:
+        return "file"
+
+    def _process_single_file(self, f: FileData) -> NamedString | bytes:
+        if self.type != "filepath":
+            return super()._process_single_file(f)
+        if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
+            raise gr.Error(f"Invalid file type: upload one of {', '.join(self.file_types)}")
+        return NamedString(f.path)
 
 
 def theme() -> gr.themes.Base:
@@ -99,7 +122,7 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
                             render.SOURCE_HINT, elem_id="rq-source", js_on_load=SOURCE_JS
                         )
                     with gr.Tab("Documents", id="documents", elem_id="rq-documents-tab"):
-                        files = gr.File(
+                        files = UploadBox(
                             label=f"Upload documents ({' '.join(UPLOAD_KINDS)}; "
                             f"up to {MAX_UPLOAD_BYTES // 2**20} MB each)",
                             file_count="multiple",

@@ -6,12 +6,14 @@ source viewer only looks up the cited passage and its neighbours to show them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio import utils as gr_utils
 
 from rag import RAG
 from rag.errors import InvalidInputError, RagError
@@ -19,7 +21,7 @@ from rag.opening import DEFAULT_CORPUS_DIR
 from rag.types import RETRIEVAL_MODES, Answer, Document, RetrievalMode
 from ui import render
 from ui.render import Exchange
-from ui.uploads import UploadRejectedError, store_upload, upload_dir_for
+from ui.uploads import UploadRejectedError, set_aside_removed, store_upload, upload_dir_for
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +197,10 @@ class ChatHandlers:
         for i, tmp in enumerate(files):
             name = Path(tmp).name
             progress((i, len(files)), desc=f"Indexing {name}", unit="files")
-            lines.append(self._index_one(Path(tmp), name))
+            try:
+                lines.append(self._index_one(Path(tmp), name))
+            finally:
+                _discard_gradio_copy(Path(tmp))
         progress((len(files), len(files)), desc="Done", unit="files")
         for ok, message in lines:
             if not ok:
@@ -217,12 +222,15 @@ class ChatHandlers:
         if report.skipped:
             stored.rollback()
             return False, f"{shown}: {_reason(report.skipped[0], stored.path)}"
-        stored.commit()
+        kept = stored.commit()
         if report.unchanged:
             return True, f"{shown}: already indexed, unchanged"
         verb = "updated" if report.updated or stored.replaced else "indexed"
         plural = "" if report.passages == 1 else "s"
-        return True, f"{shown}: {verb} ({report.passages} passage{plural})"
+        message = f"{shown}: {verb} ({report.passages} passage{plural})"
+        if kept is not None:
+            message += f"; the earlier version is kept as {self._shown(kept)}"
+        return True, message
 
     def remove(self, source: str | None) -> tuple[str, str, Any]:
         """Outputs: status line, documents table, remove dropdown."""
@@ -234,13 +242,19 @@ class ChatHandlers:
         except RagError as e:
             _warn(str(e))
             return gr.skip(), gr.skip(), gr.skip()
+        lines = []
         for gone in report.removed:
             path = Path(gone)
-            if path.parent == self.upload_dir.resolve():  # our copy of an upload: delete it too
-                path.unlink(missing_ok=True)
-        names = ", ".join(Path(s).name for s in report.removed)
+            message = f"removed {path.name}"
+            if path.parent == self.upload_dir.resolve() and path.is_file():  # our upload copy
+                message += f"; its file is kept as {self._shown(set_aside_removed(path))}"
+            lines.append((True, message))
         table, dropdown = self.documents_view()
-        return render.render_upload_report([(True, f"removed {names}")]), table, dropdown
+        return render.render_upload_report(lines), table, dropdown
+
+    def _shown(self, path: Path) -> str:
+        """A kept file's path as the user can find it: relative to the index directory."""
+        return str(path.relative_to(self.rag.index_dir.resolve()))
 
 
 def _mode(mode: str) -> RetrievalMode:
@@ -278,6 +292,18 @@ def _warn(message: str, *, sentence: bool = True) -> None:
     if sentence:
         message = message[:1].upper() + message[1:]
     gr.Warning(message, duration=WARNING_SECONDS)
+
+
+def _discard_gradio_copy(path: Path) -> None:
+    """Delete Gradio's temporary copy of an upload (and its folder, when empty): the upload
+    folder holds the file now, and the copy would stay downloadable from the server."""
+    cache = Path(gr_utils.get_upload_folder()).resolve()
+    path = path.resolve()
+    if cache not in path.parents:
+        return
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
 
 
 def _reason(error: Exception, path: Path) -> str:

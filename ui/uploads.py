@@ -4,13 +4,17 @@ The stored name can never leave the folder: directories, ``..``, control and odd
 stripped, and the final path is checked to lie inside the folder. Re-uploading a file of the same
 name replaces it (the index then updates that document); ``StoredUpload.rollback`` puts the earlier
 version back when the new one cannot be indexed, so a failed upload leaves everything as it was.
+Nothing uploaded is ever deleted: a replaced version moves to ``.earlier-versions/`` and a removed
+document's file to ``.removed/`` (hidden folders, which indexing skips), each with a time stamp.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,8 @@ MAX_NAME_CHARS = 120
 UPLOAD_FOLDER = "uploads"
 _ODD = re.compile(r"[^\w.\- ]+")
 _BACKUP_PREFIX = ".replaced-"
+EARLIER_VERSIONS = ".earlier-versions"
+REMOVED = ".removed"
 
 
 class UploadRejectedError(RagError):
@@ -89,10 +95,15 @@ class StoredUpload:
     def replaced(self) -> bool:
         return self.backup is not None
 
-    def commit(self) -> None:
-        """The new version was indexed: forget the old one."""
-        if self.backup is not None:
-            self.backup.unlink(missing_ok=True)
+    def commit(self) -> Path | None:
+        """The new version was indexed: keep the old one in ``.earlier-versions/`` (unless it
+        was the same bytes) and return where it went."""
+        if self.backup is None:
+            return None
+        if self.backup.read_bytes() == self.path.read_bytes():
+            self.backup.unlink()
+            return None
+        return _set_aside(self.backup, self.path.name, self.path.parent / EARLIER_VERSIONS)
 
     def rollback(self) -> None:
         """The new version could not be indexed: restore the old one, or remove the new file."""
@@ -125,3 +136,29 @@ def store_upload(source: Path, name: str, folder: Path) -> StoredUpload:
             os.replace(backup, target)
         raise UploadRejectedError(f"{name}: could not be saved ({e.strerror or e})") from e
     return StoredUpload(target, backup)
+
+
+def set_aside_removed(path: Path) -> Path:
+    """Move an uploaded file whose document was removed into ``.removed/``; return where."""
+    return _set_aside(path, path.name, path.parent / REMOVED)
+
+
+def _set_aside(path: Path, name: str, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` as ``name`` with a time stamp, never over another file."""
+    folder.mkdir(exist_ok=True)
+    stem, suffix = os.path.splitext(name)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        target = folder / f"{stem}.{stamp}{f'-{n}' if n > 1 else ''}{suffix}"
+        try:
+            os.link(path, target)  # fails if the name is taken, so nothing is overwritten
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links
+            if target.exists():
+                continue
+            os.replace(path, target)
+            return target
+        path.unlink()
+        return target
+    raise AssertionError("unreachable")

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from gradio import utils as gradio_utils
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -228,8 +229,13 @@ def test_upload_a_file_ask_about_it_and_remove_it(session: Session, tmp_path: Pa
         "About 300 people attend it.\n",
         encoding="utf-8",
     )
+    cache = Path(gradio_utils.get_upload_folder())
+    before = set(cache.rglob("*")) if cache.exists() else set()
     report = session.upload(notes)
     assert "zorblat festival notes.txt: indexed" in report
+    # Gradio's temporary copy is gone (it stayed downloadable), and no empty file was left.
+    left = {p for p in cache.rglob("*") if p.is_file()} - before
+    assert not left, left
     table = page.locator("#rq-docs").inner_text()
     assert "zorblat festival notes.txt" in table
     session.screenshot("06-uploaded")

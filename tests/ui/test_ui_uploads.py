@@ -142,6 +142,52 @@ def test_remove_drops_the_document_and_its_uploaded_copy(handlers, tmp_path: Pat
     _upload(handlers, tmp_path, "b.txt", b"Bananas are yellow.")
     source = str(handlers.upload_dir.resolve() / "a.txt")
     status, table, _dropdown = handlers.remove(source)
-    assert "removed a.txt" in status
+    assert "removed a.txt; its file is kept as uploads/.removed/a." in html.unescape(status)
     assert [d.title for d in handlers.rag.documents()] == ["b.txt"]
     assert "a.txt" not in table and not (handlers.upload_dir / "a.txt").exists()
+    (kept,) = (handlers.upload_dir / ".removed").iterdir()  # nothing uploaded is deleted
+    assert kept.read_bytes() == b"Apples are red."
+
+    _upload(handlers, tmp_path, "a.txt", b"Apples are green.")  # the name is free again
+    handlers.remove(source)
+    kept = sorted(p.read_bytes() for p in (handlers.upload_dir / ".removed").iterdir())
+    assert kept == [b"Apples are green.", b"Apples are red."]
+
+
+def test_a_new_version_replaces_the_upload_and_the_earlier_one_is_kept(
+    handlers, tmp_path: Path  # noqa: ANN001
+) -> None:
+    _upload(handlers, tmp_path, "notes.txt", b"The orchard has 41 pear trees.")
+    report = _upload(handlers, tmp_path, "notes.txt", b"The orchard has 41 pear trees.")
+    assert "notes.txt: already indexed, unchanged" in report
+    assert not (handlers.upload_dir / ".earlier-versions").exists()  # same bytes: nothing kept
+
+    report = _upload(handlers, tmp_path, "notes.txt", b"The orchard has 52 pear trees.")
+
+    assert "notes.txt: updated (1 passage); the earlier version is kept as " in report
+    assert [d.text for d in handlers.rag.documents()] == ["The orchard has 52 pear trees."]
+    (earlier,) = (handlers.upload_dir / ".earlier-versions").iterdir()
+    assert earlier.read_bytes() == b"The orchard has 41 pear trees."
+    assert str(earlier.relative_to(handlers.rag.index_dir)) in report
+    # Indexing the upload folder again never picks up the kept copies (hidden folders).
+    assert handlers.rag.index_paths([handlers.upload_dir]).added == ()
+
+
+def test_gradio_temporary_copies_are_deleted_after_the_upload(
+    handlers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    cache = tmp_path / "gradio-cache"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    good, bad = cache / "1f2e" / "notes.txt", cache / "9c3d" / "broken.pdf"
+    for path, data in ((good, b"Plums ripen in August."), (bad, b"%PDF- not a pdf")):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+    outside = tmp_path / "mine.txt"
+    outside.write_text("Pears ripen in September.")
+
+    with pytest.warns(UserWarning, match="broken.pdf"):
+        handlers.upload([str(good), str(bad), str(outside)])
+
+    assert list(cache.iterdir()) == []  # files and their folders gone, indexed or not
+    assert outside.exists()  # a path outside Gradio's cache is never touched
+    assert sorted(d.title for d in handlers.rag.documents()) == ["mine.txt", "notes.txt"]
