@@ -76,7 +76,10 @@ def test_bad_input_is_a_clear_error_not_a_traceback(live_app) -> None:  # noqa: 
     ],
 )
 def test_raw_http_bad_values_get_their_message_and_no_server_traceback(
-    live_app, values: str, message: str, capfd: pytest.CaptureFixture[str]  # noqa: ANN001
+    live_app,
+    values: str,
+    message: str,
+    capfd: pytest.CaptureFixture[str],  # noqa: ANN001
 ) -> None:
     """What a script posting JSON by hand sees (gradio_client cannot even send a surrogate)."""
     import httpx

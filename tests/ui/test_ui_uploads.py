@@ -155,7 +155,8 @@ def test_remove_drops_the_document_and_its_uploaded_copy(handlers, tmp_path: Pat
 
 
 def test_a_new_version_replaces_the_upload_and_the_earlier_one_is_kept(
-    handlers, tmp_path: Path  # noqa: ANN001
+    handlers,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
     _upload(handlers, tmp_path, "notes.txt", b"The orchard has 41 pear trees.")
     report = _upload(handlers, tmp_path, "notes.txt", b"The orchard has 41 pear trees.")
@@ -174,7 +175,9 @@ def test_a_new_version_replaces_the_upload_and_the_earlier_one_is_kept(
 
 
 def test_gradio_temporary_copies_are_deleted_after_the_upload(
-    handlers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    handlers,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     cache = tmp_path / "gradio-cache"
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
@@ -191,3 +194,47 @@ def test_gradio_temporary_copies_are_deleted_after_the_upload(
     assert list(cache.iterdir()) == []  # files and their folders gone, indexed or not
     assert outside.exists()  # a path outside Gradio's cache is never touched
     assert sorted(d.title for d in handlers.rag.documents()) == ["mine.txt", "notes.txt"]
+
+
+def test_questions_are_answered_while_an_upload_is_being_indexed(
+    tmp_path: Path,
+    fake_embedder,  # noqa: ANN001
+) -> None:
+    """Readers never wait for the writer: the upload's encoding is held open until every question
+    has been answered, from the index as it was, each in under a second."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.pipeline import RAG
+    from ui.handlers import ChatHandlers
+
+    indexing, release = threading.Event(), threading.Event()
+
+    class HeldEmbedder(type(fake_embedder)):  # type: ignore[misc]
+        def encode(self, texts: list[str], *, show_progress: bool = False):  # noqa: ANN202
+            if len(texts) > 1 or "pear" in texts[0]:  # the upload's passages, not a question
+                indexing.set()
+                assert release.wait(30), "the test never released the upload"
+            return super().encode(texts, show_progress=show_progress)
+
+    handlers = ChatHandlers(RAG(tmp_path / "index", embedder=HeldEmbedder()), examples=())
+    release.set()
+    _upload(handlers, tmp_path, "apples.txt", b"The orchard has 41 apple trees.")
+    release.clear()
+
+    with ThreadPoolExecutor(1) as pool:
+        upload = pool.submit(_upload, handlers, tmp_path, "pears.txt", b"It has 12 pear trees.")
+        assert indexing.wait(30)
+        try:
+            for _ in range(5):
+                started = time.perf_counter()
+                answer = handlers.ask_api("How many apple trees does the orchard have?")
+                assert time.perf_counter() - started < 1.0
+                assert "41 apple trees" in answer["answer"]
+                assert not upload.done()  # still indexing: the answer came from the old index
+        finally:
+            release.set()
+        assert "pears.txt: indexed" in upload.result(timeout=30)
+    answer = handlers.ask_api("How many pear trees are there?")
+    assert "12 pear trees" in answer["answer"]  # the new index swapped in once saved
