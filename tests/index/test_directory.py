@@ -143,3 +143,89 @@ def test_kill_9_at_any_instant_leaves_a_whole_index(tmp_path: Path) -> None:
     with IndexDirectory(path).writing():
         IndexDirectory(path).save(store)
     assert len(snapshots(path)) == 1
+
+
+_STEP_KILLER = """
+import os
+import sys
+import numpy as np
+from index.contract import ModelIdentity, PassageBatch
+from index.directory import IndexDirectory
+from index.records import Document, Passage
+
+STEPS = {"open", "os.rename", "os.remove", "os.mkdir", "os.rmdir", "shutil.rmtree", "os.truncate"}
+kill_at, seen = int(sys.argv[2]), 0
+directory = IndexDirectory(sys.argv[1])
+identity = ModelIdentity("m", "0" * 64, 8)
+with directory.writing():
+    store = directory.load(identity)[1]
+    text = "the new document."
+    doc = Document("new", "new.txt", "new", text)
+    passage = Passage("p-new", doc.id, doc.source, doc.title, text, 0, len(text), 1, ((0, 17),))
+    vector = np.ones((1, 8), dtype=np.float32)
+    store.add(PassageBatch((doc,), (passage,), vector, vector, (("new", "n"),)))
+
+    def hook(event, args):
+        global seen
+        if event in STEPS:
+            seen += 1
+            if seen == kill_at:
+                os._exit(9)  # like kill -9: no cleanup, no finally, no flush
+
+    sys.addaudithook(hook)
+    directory.save(store)
+print("saved after", seen, "steps")
+"""
+
+
+@pytest.mark.slow
+def test_a_save_killed_at_each_of_its_steps_leaves_the_old_or_the_new_index_whole(
+    tmp_path: Path,
+) -> None:
+    """Every file operation of a save (create, open, rename, remove) is a kill point: after each
+    one, the index opens whole with the old or the new documents, and the next save cleans up."""
+    import shutil
+
+    import numpy as np
+
+    from index.contract import ModelIdentity, PassageBatch
+    from index.passages import PassageIndex
+    from index.records import Document, Passage
+
+    identity = ModelIdentity("m", "0" * 64, 8)
+    pristine = tmp_path / "pristine"
+    text = "the old document."
+    doc = Document("old", "old.txt", "old", text)
+    passage = Passage("p-old", doc.id, doc.source, doc.title, text, 0, len(text), 1, ((0, 17),))
+    store = PassageIndex(identity)
+    vector = np.ones((1, 8), dtype=np.float32)
+    store.add(PassageBatch((doc,), (passage,), vector, vector, (("old", "n"),)))
+    with IndexDirectory(pristine).writing():
+        IndexDirectory(pristine).save(store)
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    outcomes = []
+    for kill_at in range(1, 200):
+        path = tmp_path / f"kill-{kill_at}"
+        shutil.copytree(pristine, path)
+        done = subprocess.run(
+            [sys.executable, "-c", _STEP_KILLER, str(path), str(kill_at)],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        directory = IndexDirectory(path)
+        _, opened = directory.load(identity)  # whole: checksums and sizes verified
+        sources = sorted(d.source for d in opened.documents())
+        assert sources in (["old.txt"], ["new.txt", "old.txt"]), (kill_at, sources)
+        outcomes.append(sources == ["new.txt", "old.txt"])
+        with directory.writing():
+            directory.save(opened)  # the next save removes whatever the killed one left
+        leftovers = [p.name for p in path.iterdir() if p.name not in (CURRENT, ".write.lock",
+                     ".read.lock")]  # fmt: skip
+        assert leftovers == snapshots(path) and len(leftovers) == 1, (kill_at, leftovers)
+        if done.returncode == 0:
+            break
+        assert done.returncode == 9, done.stderr
+    assert "saved after" in done.stdout
+    assert kill_at > 5  # the save really was cut at many points
+    assert not outcomes[0] and outcomes[-1]  # killed early: old; completed: new
+    assert outcomes == sorted(outcomes)  # once the new index is visible it stays
