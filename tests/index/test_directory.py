@@ -49,6 +49,18 @@ def test_a_save_switches_current_and_deletes_the_old_snapshot(fake_embedder, tmp
     assert (directory.path / "uploads" / "mine.txt").read_text() == "kept"
 
 
+def test_a_save_leaves_the_directory_mode_as_the_user_set_it(fake_embedder, tmp_path) -> None:
+    directory = IndexDirectory(tmp_path / "idx")
+    with directory.writing():
+        directory.save(build_store(fake_embedder, TEXTS))
+    directory.path.chmod(0o750)  # shared with a group, say
+
+    with directory.writing():
+        directory.save(build_store(fake_embedder, {"c.txt": "Something else."}))
+
+    assert directory.path.stat().st_mode & 0o777 == 0o750
+
+
 def test_a_failed_save_keeps_the_previous_index(
     fake_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
