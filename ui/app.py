@@ -43,24 +43,26 @@ UPLOAD_KINDS = (".txt", ".md", ".pdf", ".html", ".docx")
 MODE_LABELS = {"hybrid": "Hybrid (BM25 + dense)", "dense": "Dense (embeddings)", "bm25": "BM25"}
 
 
-class UploadBox(gr.File):
-    """``gr.File`` without its stray temporary file.
+def without_stray_temp_files(box: gr.File) -> gr.File:
+    """``box`` with the upload path passed on without Gradio's stray temporary file.
 
-    Gradio 6.31's ``File.preprocess`` opens an empty ``NamedTemporaryFile`` in its cache for every
-    uploaded file and never uses or deletes it, so each upload left an empty file behind. This
-    returns the uploaded path as ``File`` does, without opening one; the page shows the same
-    ``file`` component.
+    Gradio 6.31's ``File`` preprocessing opens an empty ``NamedTemporaryFile`` in its cache for
+    every uploaded file and never uses or deletes it, so each upload left an empty file behind.
+    This instance passes the (already checked, cached) upload path on as ``File`` does, without
+    opening one. Patched on the instance: a ``File`` subclass would make Gradio write a ``.pyi``
+    stub next to this module at import time.
     """
+    process = box._process_single_file
 
-    def get_block_name(self) -> str:
-        return "file"
-
-    def _process_single_file(self, f: FileData) -> NamedString | bytes:
-        if self.type != "filepath":
-            return super()._process_single_file(f)
-        if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
-            raise gr.Error(f"Invalid file type: upload one of {', '.join(self.file_types)}")
+    def without_temp_file(f: FileData) -> NamedString | bytes:
+        if box.type != "filepath":
+            return process(f)
+        if box.file_types and not client_utils.is_valid_file(f.path, box.file_types):
+            raise gr.Error(f"Invalid file type: upload one of {', '.join(box.file_types)}")
         return NamedString(f.path)
+
+    box._process_single_file = without_temp_file  # type: ignore[method-assign]
+    return box
 
 
 def theme() -> gr.themes.Base:
@@ -122,13 +124,15 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
                             render.SOURCE_HINT, elem_id="rq-source", js_on_load=SOURCE_JS
                         )
                     with gr.Tab("Documents", id="documents", elem_id="rq-documents-tab"):
-                        files = UploadBox(
-                            label=f"Upload documents ({' '.join(UPLOAD_KINDS)}; "
-                            f"up to {MAX_UPLOAD_BYTES // 2**20} MB each)",
-                            file_count="multiple",
-                            file_types=accepted,
-                            height=150,
-                            elem_id="rq-upload",
+                        files = without_stray_temp_files(
+                            gr.File(
+                                label=f"Upload documents ({' '.join(UPLOAD_KINDS)}; "
+                                f"up to {MAX_UPLOAD_BYTES // 2**20} MB each)",
+                                file_count="multiple",
+                                file_types=accepted,
+                                height=150,
+                                elem_id="rq-upload",
+                            )
                         )
                         status = gr.HTML("", elem_id="rq-upload-status", js_on_load=None)
                         docs_table = gr.HTML(
