@@ -31,6 +31,7 @@ from rag.embed import Embedder, default_embedder, identity_of
 from rag.errors import EmptyCorpusError, IndexMismatchError
 from rag.indexing import Indexer, IndexReport, remove_files
 from rag.ingest import document_from_text
+from rag.provenance import SourceCheck
 from rag.retrieve import StoreRetriever
 from rag.types import Answer, Document, Hit, Passage, RetrievalMode, Turn
 
@@ -71,6 +72,8 @@ class RAG:
         self._stamp: str | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self.sources = SourceCheck()
+        """Checks cited files for changes since indexing and finds quotes' line numbers."""
 
     # ----------------------------------------------------------------- the index
     def exists(self) -> bool:
@@ -243,8 +246,11 @@ class RAG:
         )
 
     def search(self, query: str, k: int = 5, *, mode: RetrievalMode | None = None) -> list[Hit]:
-        """The ``k`` best passages for ``query``, highest score first."""
-        return self.retriever(mode).search(query, check_k(k))
+        """The ``k`` best passages for ``query``, highest score first; a warning is logged for
+        each source file that changed or vanished since it was indexed."""
+        hits = self.retriever(mode).search(query, check_k(k))
+        self.stale_warnings(hits)
+        return hits
 
     def ask(
         self,
@@ -259,6 +265,21 @@ class RAG:
         """Answer ``question`` with verbatim quotes from the documents, or abstain; ``reader``
         reads the best passages with the learned reader for the answer span (None: the
         default, ``rag.answering.reader.use_reader``)."""
-        return self.answerer(mode, reader=reader).ask(
-            question, k=k, history=history, strictness=strictness
-        )
+        answerer = self.answerer(mode, reader=reader)
+        answer = answerer.ask(question, k=k, history=history, strictness=strictness)
+        store = answerer.store
+        cited = {}
+        for c in answer.citations:
+            document = store.document(store.passage(c.passage_id).doc_id)
+            if document is not None:  # check_citations has made sure it is
+                cited[c.source] = document
+        return self.sources.annotate(answer, cited)
+
+    def stale_warnings(self, hits: Sequence[Hit]) -> list[str]:
+        """A warning per file among the hits' sources that changed or vanished since indexed."""
+        documents = {}
+        for h in hits:
+            document = self.store.document(h.passage.doc_id)
+            if document is not None:
+                documents[h.passage.source] = document
+        return self.sources.stale_hits(list(hits), documents)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from rag.types import Answer, Hit
+from rag.types import Answer, Citation, Hit
 
 WIDTH = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -62,5 +62,18 @@ def format_answer(answer: Answer) -> str:
         lines.append(quote)
     lines.append(f"\nConfidence {answer.confidence:.2f}\n")
     for c in answer.citations:
-        lines.append(f"[{c.n}] {_where(c.source, c.page, c.start, c.end)}")
+        where = _where(c.source, c.page, c.start, c.end)
+        if c.line_start is not None:
+            where = (
+                f"{terminal_safe(c.source)}:{line_range(c)}, p. {c.page}, chars {c.start}-{c.end}"
+            )
+        stale = "  (the file changed since it was indexed: re-index it)" if c.stale else ""
+        lines.append(f"[{c.n}] {where}{stale}")
     return "\n".join(lines)
+
+
+def line_range(citation: Citation) -> str:
+    """``12`` or ``12–15``: the lines of the file holding the quote."""
+    if citation.line_start == citation.line_end:
+        return f"{citation.line_start}"
+    return f"{citation.line_start}–{citation.line_end}"

@@ -71,7 +71,12 @@ def _rounded(score: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class Citation:
-    """A verbatim quote and where it stands: ``quote == document.text[start:end]``."""
+    """A verbatim quote and where it stands: ``quote == document.text[start:end]``.
+
+    ``line_start``/``line_end`` are the 1-based lines of the original ``.txt``/``.md`` file that
+    hold the quote (None for other types, or when the file changed); ``stale`` is True when the
+    file changed or vanished since it was indexed (the quote is from the indexed version).
+    """
 
     n: int
     source: str
@@ -81,6 +86,9 @@ class Citation:
     start: int
     end: int
     quote: str
+    line_start: int | None = None
+    line_end: int | None = None
+    stale: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

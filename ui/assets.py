@@ -69,6 +69,7 @@ CSS = """
 mark { background: rgba(255, 214, 0, 0.55); color: inherit; padding: 0; }
 .rq-meta { color: var(--body-text-color-subdued); font-size: 0.9rem; }
 .rq-note { color: var(--color-accent); font-size: 0.9rem; margin: 2px 0; }
+.rq-stale { color: #b45309; font-weight: 600; }
 button.rq-cite, button.rq-cite-item, button.rq-example {
   cursor: pointer; border: none; background: none; padding: 0 2px;
   color: var(--link-text-color, var(--color-accent)); font: inherit;

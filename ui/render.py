@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.render import line_range
 from rag.types import Answer, Citation, Document, Hit, Passage
 
 # The HTML specials, plus the characters that mean something to Markdown, LaTeX delimiters or
@@ -76,6 +77,15 @@ def _where(title: str, page: int) -> str:
     return f"{escape_text(title)}, p.&nbsp;{page}"
 
 
+def _cited_at(citation: Citation) -> str:
+    """Title (with the file's lines for text files), page; flagged when the file changed."""
+    title = escape_text(citation.title)
+    if citation.line_start is not None:
+        title += f":{line_range(citation)}"
+    stale = ' <span class="rq-stale">changed since indexed</span>' if citation.stale else ""
+    return f"{title}, p.&nbsp;{citation.page}{stale}"
+
+
 def _cite_button(turn: int, n: int, label: str, css: str = "rq-cite") -> str:
     return (
         f'<button type="button" class="{css}" data-turn="{turn}" data-cite="{n}" '
@@ -106,7 +116,9 @@ def render_answer(answer: Answer, turn: int, *, threshold: float, show_scores: b
         threshold: The abstention threshold the answer was decided with, for the explanation.
         show_scores: Also list the retrieved passages with their retrieval scores.
     """
-    notes = "".join(f'<p class="rq-note">{escape_text(w)}</p>' for w in answer.warnings)
+    notes = "".join(
+        f'<p class="rq-note" role="alert">{escape_text(w)}</p>' for w in answer.warnings
+    )
     if answer.abstained:
         return notes + render_abstention(answer, turn, threshold=threshold, show_scores=show_scores)
     quotes = " ".join(
@@ -120,7 +132,7 @@ def render_answer(answer: Answer, turn: int, *, threshold: float, show_scores: b
         else ""
     )
     sources = "".join(
-        f"<li>{_cite_button(turn, c.n, f'[{c.n}] {_where(c.title, c.page)}', 'rq-cite-item')}</li>"
+        f"<li>{_cite_button(turn, c.n, f'[{c.n}] {_cited_at(c)}', 'rq-cite-item')}</li>"
         for c in answer.citations
     )
     scores = _passage_scores(answer.passages) if show_scores else ""
