@@ -43,6 +43,17 @@ class BM25Index:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
+    def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many passages contain each term (0 for a term the collection never uses)."""
+        if self._df is None and self._retriever is not None:
+            self._df = np.diff(self._retriever.scores["indptr"])
+        vocab = self._retriever.vocab_dict if self._retriever is not None else {}
+        out = {}
+        for t in terms:
+            row = vocab.get(t)
+            out[t] = int(self._df[row]) if row is not None and self._df is not None else 0
+        return out
+
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency (Lucene's formula) of each term.
 
@@ -50,14 +61,9 @@ class BM25Index:
         answers a question, a word the documents never use is the rarest word of all (and its
         absence the strongest sign they do not answer).
         """
-        if self._df is None and self._retriever is not None:
-            self._df = np.diff(self._retriever.scores["indptr"])
-        vocab = self._retriever.vocab_dict if self._retriever is not None else {}
         n = self.n_docs
         out = {}
-        for t in terms:
-            row = vocab.get(t)
-            df = int(self._df[row]) if row is not None and self._df is not None else 0
+        for t, df in self.document_frequency(terms).items():
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 

@@ -106,6 +106,10 @@ class PassageStore(Protocol):
         """The BM25 inverse document frequency of each term over all stored passages."""
         ...
 
+    def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many stored passages contain each BM25 term (0: the collection never uses it)."""
+        ...
+
     def search(
         self, vector: np.ndarray | None, terms: Sequence[str] | None, depth: int
     ) -> Candidates:

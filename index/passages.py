@@ -109,6 +109,9 @@ class PassageIndex:
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         return self.bm25.idf(terms)
 
+    def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        return self.bm25.document_frequency(terms)
+
     def terms(self) -> list[tuple[str, ...]]:
         """The BM25 terms of every passage, in the store's order."""
         return list(self._terms)

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
                 help="answer with the learned reader, or not (default: "
                 f"{'on' if READ_BY_DEFAULT else 'off'}; see docs/reader.md)",
             )
+            p.add_argument(
+                "--explain",
+                action="store_true",
+                help="also show why: every candidate's scores, matched and missing question "
+                'words, and the stage that decided ("explain" in JSON; see docs/trust.md)',
+            )
 
     p = sub.add_parser("serve", help="start the web chat")
     _add_index_dir(p)
@@ -171,20 +177,31 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     history: list[Turn] = []
 
     def run(question: str) -> dict[str, Any]:
-        answer = rag.ask(question, k=args.k, mode=args.mode, history=history, reader=args.reader)
+        answer = rag.ask(
+            question,
+            k=args.k,
+            mode=args.mode,
+            history=history,
+            reader=args.reader,
+            explain=args.explain,
+        )
         if args.conversation:
             history.append(answer.as_turn())
         return answer.to_dict()
 
     if args.question is None:
         return _each_line(run, out)
-    answer = rag.ask(args.question, k=args.k, mode=args.mode, reader=args.reader)
+    answer = rag.ask(
+        args.question, k=args.k, mode=args.mode, reader=args.reader, explain=args.explain
+    )
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2), file=out)
         return EXIT_OK
-    from rag.render import format_answer
+    from rag.render import format_answer, format_explanation
 
     print(format_answer(answer), file=out)
+    if answer.explanation is not None:
+        print(f"\n{format_explanation(answer.explanation)}", file=out)
     return EXIT_OK
 
 

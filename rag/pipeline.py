@@ -261,12 +261,16 @@ class RAG:
         mode: RetrievalMode | None = None,
         strictness: float | None = None,
         reader: bool | None = None,
+        explain: bool = False,
     ) -> Answer:
         """Answer ``question`` with verbatim quotes from the documents, or abstain; ``reader``
         reads the best passages with the learned reader for the answer span (None: the
-        default, ``rag.answering.reader.use_reader``)."""
+        default, ``rag.answering.reader.use_reader``); ``explain`` attaches the trace of the
+        decision (``Answer.explanation``: scores, matched terms, coverage gaps, verdict)."""
         answerer = self.answerer(mode, reader=reader)
-        answer = answerer.ask(question, k=k, history=history, strictness=strictness)
+        answer = answerer.ask(
+            question, k=k, history=history, strictness=strictness, explain=explain
+        )
         store = answerer.store
         cited = {}
         for c in answer.citations:

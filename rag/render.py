@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Citation, Explanation, Hit
 
 WIDTH = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -77,3 +77,41 @@ def line_range(citation: Citation) -> str:
     if citation.line_start == citation.line_end:
         return f"{citation.line_start}"
     return f"{citation.line_start}–{citation.line_end}"
+
+
+def format_explanation(trace: Explanation) -> str:
+    """The ``--explain`` block: the verdict, the question's words, every candidate's scores."""
+    gaps = (
+        f" (nowhere in the documents: {', '.join(trace.coverage_gaps)})"
+        if trace.coverage_gaps
+        else ""
+    )
+    lines = [
+        "Why:",
+        f"  {terminal_safe(trace.reason)}",
+        f"  Verdict: {trace.verdict} ({trace.method}; confidence {trace.confidence:.2f}, "
+        f"threshold {trace.threshold:.2f})",
+        f"  Question words: {', '.join(trace.question_terms) or '(none)'}{gaps}",
+        "  Passages (fused / dense / BM25 score, matched words):",
+    ]
+    for p in trace.passages:
+        dense = "-" if p.dense is None else f"{p.dense:.3f}"
+        bm25 = "-" if p.bm25 is None else f"{p.bm25:.2f}"
+        matched = ", ".join(p.matched_terms) or "none"
+        lines.append(
+            f"    {p.rank}. {p.score:.4f} / {dense} / {bm25}  {terminal_safe(p.title)}, "
+            f"p. {p.page}  matched: {matched}"
+        )
+        if p.span is not None:
+            lines.append(
+                f"       reader span “{_flat(p.span)}”: span {p.span_score:.2f}, "
+                f"no answer {p.no_answer_score:.2f}"
+            )
+    if trace.sentences:
+        lines.append("  Best sentences (score, matched words):")
+        for t in trace.sentences:
+            snippet = textwrap.shorten(_flat(t.text), 90, placeholder=" …")
+            lines.append(
+                f"    {t.score:.3f}  “{snippet}”  matched: {', '.join(t.matched_terms) or 'none'}"
+            )
+    return "\n".join(lines)

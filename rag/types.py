@@ -94,6 +94,83 @@ class Citation:
         return asdict(self)
 
 
+Verdict = Literal["not retrieved", "no answer span", "below threshold", "answered"]
+
+
+@dataclass(frozen=True)
+class PassageTrace:
+    """One retrieved passage as the answer step saw it (``ask(explain=True)``).
+
+    ``span``, ``span_score`` and ``no_answer_score`` are the reader's best span in it and the
+    logits behind it (None without the reader, or for a passage it did not read).
+    """
+
+    passage_id: str
+    title: str
+    page: int
+    rank: int
+    score: float
+    dense: float | None
+    bm25: float | None
+    matched_terms: tuple[str, ...]
+    span: str | None = None
+    span_score: float | None = None
+    no_answer_score: float | None = None
+
+
+@dataclass(frozen=True)
+class SentenceTrace:
+    """A candidate sentence and the score the sentence scorer gave it."""
+
+    passage_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    matched_terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an answer was given or refused: every candidate's scores and the stage that decided.
+
+    Attributes:
+        method: "reader" (the learned reader's span) or "sentence scorer".
+        question_terms: The question's content words, as the index analyses them.
+        coverage_gaps: Those that occur in no passage of the whole collection.
+        passages: The retrieved passages, best first.
+        sentences: The best candidate sentences, best first.
+        confidence: The answer's confidence.
+        threshold: What it was compared with.
+        verdict: The stage that decided.
+        reason: The verdict in one sentence.
+    """
+
+    method: str
+    question_terms: tuple[str, ...]
+    coverage_gaps: tuple[str, ...]
+    passages: tuple[PassageTrace, ...]
+    sentences: tuple[SentenceTrace, ...]
+    confidence: float
+    threshold: float
+    verdict: Verdict
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return _rounded_tree(asdict(self))
+
+
+def _rounded_tree(value: Any) -> Any:
+    """JSON-ready: floats to 4 decimals, tuples to lists, all the way down."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded_tree(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Answer:
     """What ``ask`` returns and what the CLI, the UI and the eval harness show.
@@ -112,6 +189,8 @@ class Answer:
     query: str = ""
     short_answer_span: tuple[int, int] | None = None
     warnings: tuple[str, ...] = ()
+    explanation: Explanation | None = None
+    """Set by ``ask(explain=True)``."""
 
     def as_turn(self) -> Turn:
         """This exchange as history for the next question."""
@@ -138,6 +217,7 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "query": self.query,
             "warnings": list(self.warnings),
+            **({"explain": self.explanation.to_dict()} if self.explanation else {}),
         }
 
 

@@ -70,6 +70,9 @@ mark { background: rgba(255, 214, 0, 0.55); color: inherit; padding: 0; }
 .rq-meta { color: var(--body-text-color-subdued); font-size: 0.9rem; }
 .rq-note { color: var(--color-accent); font-size: 0.9rem; margin: 2px 0; }
 .rq-stale { color: #b45309; font-weight: 600; }
+.rq-gap { text-decoration: underline wavy #b45309; }
+.rq-why { font-size: 0.85rem; margin-top: 6px; }
+.rq-why-table td, .rq-why-table th { padding: 2px 6px; text-align: left; }
 button.rq-cite, button.rq-cite-item, button.rq-example {
   cursor: pointer; border: none; background: none; padding: 0 2px;
   color: var(--link-text-color, var(--color-accent)); font: inherit;

@@ -64,15 +64,19 @@ class ChatHandlers:
         k: int = DEFAULT_K,
         mode: str = "hybrid",
         reader: bool | None = None,
+        explain: bool = False,
     ) -> dict[str, Any]:
         """Answer a question with verbatim cited quotes, or abstain.
 
         Returns the JSON object of `rag ask --json`: question, answer (null on abstention),
-        short_answer, abstained, confidence, citations, passages, timings_ms.
+        short_answer, abstained, confidence, citations, passages, timings_ms, warnings; with
+        ``explain``, also "explain" (the trace of the decision, as `rag ask --explain --json`).
         """
         try:
             reading = None if reader is None else bool(reader)
-            answer = self.rag.ask(question, k=_k(k), mode=_mode(mode), reader=reading)
+            answer = self.rag.ask(
+                question, k=_k(k), mode=_mode(mode), reader=reading, explain=bool(explain)
+            )
             return answer.to_dict()
         except RagError as e:  # the caller's mistake: a message for them, one log line here
             logger.info("/ask refused: %s", e)
@@ -107,6 +111,7 @@ class ChatHandlers:
                 mode=_mode(mode),
                 strictness=strictness,
                 reader=None if reader is None else bool(reader),
+                explain=True,  # the "Why this answer?" panel
             )
         except RagError as e:
             _warn(str(e))

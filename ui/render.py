@@ -139,7 +139,7 @@ def render_answer(answer: Answer, turn: int, *, threshold: float, show_scores: b
     return (
         f'{notes}<div class="rq-answer"><blockquote class="rq-quote">{quotes}</blockquote>'
         f'<div class="rq-meta">{short}Confidence {answer.confidence:.2f}</div>'
-        f'<ol class="rq-sources">{sources}</ol>{scores}</div>'
+        f'<ol class="rq-sources">{sources}</ol>{scores}{render_why(answer)}</div>'
     )
 
 
@@ -167,7 +167,47 @@ def render_abstention(
         '<div class="rq-answer rq-abstained"><p class="rq-abstain-head">'
         "<strong>The documents don't answer this question.</strong> "
         f'<span class="rq-meta">Confidence {answer.confidence:.2f} is below the threshold '
-        f"{threshold:.2f}.</span></p>{offer}</div>"
+        f"{threshold:.2f}.</span></p>{offer}{render_why(answer)}</div>"
+    )
+
+
+def render_why(answer: Answer) -> str:
+    """The "Why this answer?" panel: the verdict, the question's words (those the documents
+    never use marked), and every candidate's scores. Empty without an explanation."""
+    trace = answer.explanation
+    if trace is None:
+        return ""
+    gaps = set(trace.coverage_gaps)
+    words = ", ".join(
+        f'<span class="rq-gap" title="occurs nowhere in the documents">{escape_text(w)}</span>'
+        if w in gaps
+        else escape_text(w)
+        for w in trace.question_terms
+    )
+    rows = []
+    for p in trace.passages:
+        dense = "–" if p.dense is None else f"{p.dense:.3f}"
+        bm25 = "–" if p.bm25 is None else f"{p.bm25:.2f}"
+        span = (
+            f"<br>reader: “{escape_text(p.span)}” span {p.span_score:.2f}, "
+            f"no answer {p.no_answer_score:.2f}"
+            if p.span is not None
+            else ""
+        )
+        rows.append(
+            f"<tr><td>{p.rank}</td><td>{_where(p.title, p.page)}{span}</td>"
+            f'<td class="rq-num">{p.score:.4f}</td><td class="rq-num">{dense}</td>'
+            f'<td class="rq-num">{bm25}</td>'
+            f"<td>{escape_text(', '.join(p.matched_terms)) or '–'}</td></tr>"
+        )
+    return (
+        '<details class="rq-why"><summary>Why this answer?</summary>'
+        f"<p><strong>{escape_text(trace.verdict.capitalize())}.</strong> "
+        f"{escape_text(trace.reason)}</p>"
+        f"<p>Question words: {words or '–'} · {escape_text(trace.method)}, confidence "
+        f"{trace.confidence:.2f} vs threshold {trace.threshold:.2f}</p>"
+        '<table class="rq-why-table"><tr><th>#</th><th>Passage</th><th>Fused</th><th>Dense</th>'
+        f"<th>BM25</th><th>Matched</th></tr>{''.join(rows)}</table></details>"
     )
 
 

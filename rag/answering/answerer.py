@@ -20,6 +20,7 @@ from rag.analysis import check_words, content_terms
 from rag.answering.citations import check_citations, cite, cite_span, sentences_around
 from rag.answering.confidence import evidence_features, reader_features
 from rag.answering.config import AnsweringConfig, load_config
+from rag.answering.explain import explain as explain_decision
 from rag.answering.followup import resolve_query
 from rag.answering.quotes import ScoredSentence, score_sentences, select_quotes
 from rag.answering.reader import Reader, ReadSpan
@@ -105,8 +106,10 @@ class Answerer:
         k: int = 5,
         history: Sequence[Turn] = (),
         strictness: float | None = None,
+        explain: bool = False,
     ) -> Answer:
-        """Answer with quotes and citations, or abstain (``answer is None``)."""
+        """Answer with quotes and citations, or abstain (``answer is None``); ``explain``
+        attaches the trace of the decision (``Answer.explanation``)."""
         question, warnings = check_question(question)
         check_k(k)
         query = resolve_query(question, history)
@@ -121,7 +124,25 @@ class Answerer:
             "retrieve_extract": (done - encoded) * 1000,
             "total": (done - started) * 1000,
         }
-        return dataclasses.replace(answer, timings_ms=timings, warnings=tuple(warnings))
+        answer = dataclasses.replace(answer, timings_ms=timings, warnings=tuple(warnings))
+        if not explain:
+            return answer
+        trace = explain_decision(
+            answer,
+            self.store,
+            hits=evidence.hits[:k],
+            sentences=evidence.sentences,
+            spans=evidence.spans if self.reader is not None else None,
+            threshold=self.threshold(strictness),
+        )
+        return dataclasses.replace(answer, explanation=trace)
+
+    def threshold(self, strictness: float | None = None) -> float:
+        """The confidence below which this answerer abstains."""
+        if strictness is not None:
+            return strictness
+        model = self.config.reader if self.reader is not None else self.config.abstention
+        return model.threshold
 
     def weigh(self, query: str, vector: np.ndarray, k: int = 5) -> Evidence:
         """Retrieve the ``max(k, EXTRACT_DEPTH)`` best passages of an encoded query, score their
@@ -163,7 +184,7 @@ class Answerer:
         sentences = evidence.sentences
         hits = evidence.hits[:k]
         confidence = self.config.abstention.confidence(evidence.features) if sentences else 0.0
-        threshold = self.config.abstention.threshold if strictness is None else strictness
+        threshold = self.threshold(strictness)
         if not sentences or confidence < threshold:
             return _abstain(question, query, confidence, hits)
         quotes = select_quotes(sentences, evidence.query_terms, self.config.weights)
@@ -197,7 +218,7 @@ class Answerer:
         model = self.config.reader
         span = evidence.spans[0] if evidence.spans else None
         confidence = model.confidence(evidence.read_features) if span else 0.0
-        threshold = model.threshold if strictness is None else strictness
+        threshold = self.threshold(strictness)
         hits = evidence.hits[:k]
         if span is None or confidence < threshold:
             return _abstain(question, query, confidence, hits)

@@ -85,7 +85,7 @@ def test_raw_http_bad_values_get_their_message_and_no_server_traceback(
     import httpx
 
     call = f"{live_app.url}gradio_api/call/ask"
-    body = f'{{"data": [{values}, "hybrid", null]}}'
+    body = f'{{"data": [{values}, "hybrid", null, false]}}'
     event = httpx.post(call, content=body, headers={"content-type": "application/json"}).json()
     stream = httpx.get(f"{call}/{event['event_id']}", timeout=60).text
 

@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.types import Answer, Citation, Document, Hit, Passage
+from rag.types import Answer, Citation, Document, Explanation, Hit, Passage, PassageTrace
 from ui import render
 from ui.render import Exchange, Span, escape_text, highlight
 
@@ -173,6 +173,29 @@ def test_transcript_numbers_turns_and_escapes_questions() -> None:
     assert out.count('class="rq-turn"') == 2
     assert 'data-turn="1" data-cite="1"' in out
     assert "&#60;i&#62;first&#60;/i&#62;" in out
+
+
+def test_why_panel_shows_the_verdict_gaps_and_scores_escaped() -> None:
+    trace = Explanation(
+        method="reader",
+        question_terms=("interview", "zorblat"),
+        coverage_gaps=("zorblat",),
+        passages=(
+            PassageTrace("p1", HOSTILE, 2, 1, 0.0328, 0.61, 5.2, ("interview",), HOSTILE, 7.1, 2.3),
+        ),
+        sentences=(),
+        confidence=0.42,
+        threshold=0.37,
+        verdict="answered",
+        reason="Answered: " + HOSTILE,
+    )
+    out = render.render_answer(answered(explanation=trace), 1, threshold=0.37)
+    why = out[out.index('<details class="rq-why">') :]
+    assert "Why this answer?" in why and "<strong>Answered.</strong>" in why
+    assert '<span class="rq-gap" title="occurs nowhere in the documents">zorblat</span>' in why
+    assert "0.0328" in why and "0.610" in why and "5.20" in why and "span 7.10" in why
+    assert "<script" not in why and visible_text(why).count(HOSTILE) == 3
+    assert "rq-why" not in render.render_answer(answered(), 1, threshold=0.37)
 
 
 # ---------------------------------------------------------------------------- source viewer
