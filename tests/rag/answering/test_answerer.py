@@ -102,6 +102,9 @@ def test_answer_json_has_the_documented_shape(small_rag: RAG) -> None:
         "start",
         "end",
         "quote",
+        "line_start",
+        "line_end",
+        "stale",
     }
     assert set(data["passages"][0]) == {"passage_id", "source", "page", "score", "text"}
     assert data["timings_ms"]["total"] >= data["timings_ms"]["retrieve_extract"] > 0
