@@ -11,15 +11,17 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from rag import calibration
 from rag.answering.reader import READ_BY_DEFAULT
 from rag.entrypoints import configure_logging, positive_int
 from rag.errors import RagError
 from rag.opening import open_index
 from rag.render import terminal_safe
-from rag.types import RETRIEVAL_MODES, Turn
+from rag.types import RETRIEVAL_MODES, Answer, Turn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -88,6 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
                 help="also show why: every candidate's scores, matched and missing question "
                 'words, and the stage that decided ("explain" in JSON; see docs/trust.md)',
             )
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the abstention threshold on your own probe questions, with a guarantee",
+    )
+    p.add_argument(
+        "--questions",
+        type=Path,
+        required=True,
+        help='JSON lines: {"question": ..., "answer": "expected text"} or '
+        '{"question": ..., "answerable": false}',
+    )
+    p.add_argument("--alpha", type=_rate, default=calibration.DEFAULT_ALPHA,
+                   help="most wrong answers among those given (default 0.1)")  # fmt: skip
+    p.add_argument("--delta", type=_rate, default=calibration.DEFAULT_DELTA,
+                   help="chance the guarantee fails (default 0.05: 95%% confidence)")  # fmt: skip
+    p.add_argument("-k", type=positive_int, default=5, help="passages per question (default 5)")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
+    p.add_argument(
+        "--reader",
+        action=argparse.BooleanOptionalAction,
+        help="calibrate the learned reader's threshold (default: the default method)",
+    )
+    p.add_argument("--json", action="store_true", help="print the table and the result as JSON")
+    _add_index_dir(p)
 
     p = sub.add_parser("serve", help="start the web chat")
     _add_index_dir(p)
@@ -205,6 +232,59 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
+    rag = open_index(args.index_dir)
+    probes = calibration.read_probes(args.questions)
+
+    def ask(question: str) -> Answer:
+        return rag.ask(question, k=args.k, mode=args.mode, reader=args.reader, strictness=0.0)
+
+    outcomes = calibration.evaluate(ask, probes)
+    rows = calibration.table(outcomes, args.delta)
+    chosen = calibration.choose(rows, args.alpha, args.delta)
+    result = None
+    if chosen is not None:
+        from rag.pipeline import answering_method
+
+        method = answering_method(args.reader)
+        result = calibration.make(method, chosen, args.alpha, args.delta, probes)
+        calibration.store(rag.index_dir, result)
+    if args.json:
+        report = {
+            "rows": calibration.as_json(rows, len(probes)),
+            "calibration": asdict(result) if result else None,
+            "guarantee": result.guarantee() if result else None,
+            "refusal": None
+            if result
+            else calibration.refusal(outcomes, rows, args.alpha, args.delta),
+        }
+        print(json.dumps(report, indent=2), file=out)
+    else:
+        table = calibration.format_table(rows, len(probes), chosen, args.alpha, args.delta)
+        print(table, file=out)
+    if result is None:
+        print(
+            f"error: {calibration.refusal(outcomes, rows, args.alpha, args.delta)}", file=sys.stderr
+        )
+        return EXIT_ERROR
+    if not args.json:
+        print(f"\nStored threshold {result.threshold:.3f} for the {result.method} with "
+              f"{rag.index_dir}; ask, serve and the library use it.\n{result.guarantee()}",
+              file=out)  # fmt: skip
+    return EXIT_OK
+
+
+def _rate(text: str) -> float:
+    """An argparse type: a rate strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from ui.app import serve
 
@@ -224,6 +304,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "documents": cmd_documents,
     "search": cmd_search,
     "ask": cmd_ask,
+    "calibrate": cmd_calibrate,
     "serve": cmd_serve,
     "eval": cmd_eval,
 }

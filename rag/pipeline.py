@@ -23,8 +23,9 @@ from typing import Any
 
 from index.directory import IndexDirectory
 from index.passages import PassageIndex
+from rag import calibration
 from rag.analysis import ANALYSER
-from rag.answering import Answerer
+from rag.answering import Answerer, load_config
 from rag.answering.reader import default_reader, use_reader
 from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k, check_mode
 from rag.embed import Embedder, default_embedder, identity_of
@@ -268,6 +269,8 @@ class RAG:
         default, ``rag.answering.reader.use_reader``); ``explain`` attaches the trace of the
         decision (``Answer.explanation``: scores, matched terms, coverage gaps, verdict)."""
         answerer = self.answerer(mode, reader=reader)
+        if strictness is None:
+            strictness = self.calibrated_threshold(reader)
         answer = answerer.ask(
             question, k=k, history=history, strictness=strictness, explain=explain
         )
@@ -279,6 +282,21 @@ class RAG:
                 cited[c.source] = document
         return self.sources.annotate(answer, cited)
 
+    def calibrated_threshold(self, reader: bool | None = None) -> float | None:
+        """The threshold ``rag calibrate`` stored with this index for the answering method
+        (the reader's or the sentence scorer's), or None when it was never calibrated."""
+        found = calibration.load_thresholds(self.index_dir).get(answering_method(reader))
+        return found.threshold if found is not None else None
+
+    def threshold(self, reader: bool | None = None) -> float:
+        """The confidence threshold ``ask`` uses by default: the calibrated one, else the one
+        fitted on training data and shipped (``rag.answering.load_config``)."""
+        calibrated = self.calibrated_threshold(reader)
+        if calibrated is not None:
+            return calibrated
+        config = load_config()
+        return (config.reader if use_reader(reader) else config.abstention).threshold
+
     def stale_warnings(self, hits: Sequence[Hit]) -> list[str]:
         """A warning per file among the hits' sources that changed or vanished since indexed."""
         documents = {}
@@ -287,3 +305,8 @@ class RAG:
             if document is not None:
                 documents[h.passage.source] = document
         return self.sources.stale_hits(list(hits), documents)
+
+
+def answering_method(reader: bool | None = None) -> str:
+    """The name a threshold is kept under: "reader" or "sentence scorer"."""
+    return "reader" if use_reader(reader) else "sentence scorer"

@@ -18,7 +18,6 @@ from gradio.utils import NamedString
 from gradio_client import utils as client_utils
 
 from rag import RAG, open_index
-from rag.answering import load_config
 from rag.answering.reader import use_reader
 from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import RETRIEVAL_MODES
@@ -83,8 +82,11 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
     """
     examples = default_examples(rag) if examples is None else tuple(examples)
     h = ChatHandlers(rag, examples)
-    fitted = load_config()
-    thresholds = {True: fitted.reader.threshold, False: fitted.abstention.threshold}
+    # The threshold `rag calibrate` stored with this index, else the one fitted on data.
+    thresholds = {True: rag.threshold(reader=True), False: rag.threshold(reader=False)}
+    calibrated = (
+        rag.calibrated_threshold(True) is not None or rag.calibrated_threshold(False) is not None
+    )
     reading = use_reader(None)
     threshold = thresholds[reading]
     accepted = sorted(SUPPORTED_SUFFIXES)
@@ -171,7 +173,8 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
                             value=threshold,
                             step=0.01,
                             label="Abstention strictness",
-                            info="Answer only above this confidence (fitted on data: "
+                            info="Answer only above this confidence ("
+                            f"{'calibrated on your probes' if calibrated else 'fitted on data'}: "
                             f"{thresholds[True]:.2f} with the reader, {thresholds[False]:.2f} "
                             "without). Higher abstains more often.",
                         )
