@@ -109,6 +109,25 @@ def check_words(value: object, what: str) -> str:
     return value
 
 
+FRAGMENT_MAX_WORDS = 6
+
+
+def is_fragment(sentences: list[str]) -> bool:
+    """Whether a passage is display type, not prose: every sentence a few words in capitals with
+    no function word ("TOKYO", "LONDON TEHRAN MOSCOW TEL AVIV"), as on a poster or an
+    advertisement. Such text is never an answer or worth offering as reading; a capitalised
+    headline ("WE ARE READY FOR ...") has function words and stays."""
+    for sentence in sentences:
+        words = WORD.findall(sentence)
+        if (
+            len(words) > FRAGMENT_MAX_WORDS
+            or any(ch.islower() for ch in sentence)
+            or any(w.lower() in INDEX_STOPWORDS for w in words)
+        ):
+            return False
+    return bool(sentences)
+
+
 def has_words(text: str) -> bool:
     """Whether ``text`` holds a letter or a digit (zero-width marks and punctuation don't count)."""
     return any(ch.isalnum() for ch in text)

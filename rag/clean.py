@@ -8,7 +8,9 @@ so a citation can still name its page.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 PAGE_BREAK = "\f"
@@ -34,6 +36,22 @@ _WHITESPACE_TABLE = str.maketrans(
     }
 )
 _SPACE_RUN = re.compile(r" {2,}")
+
+# Page furniture: the lines at each page's top and bottom that may be running heads or footers,
+# how many pages (and what share of them) must repeat a line for it to count as one, and the
+# longest line that can be one. A lone page number at a page's edge is furniture on any paged text.
+EDGE_LINES = 2
+MIN_PAGES_FOR_REPEATS = 3
+FURNITURE_SHARE = 0.5
+MAX_FURNITURE_CHARS = 100
+_DIGITS = re.compile(r"\d+")
+_PAGE_NUMBER = re.compile(  # roman numerals in lower case only: "X" or "D" alone may be text
+    r"^(?:(?i:page)\s+)?[-–—(\[]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—)\]]?"
+    r"(?:\s*(?:of|/)\s*\d{1,4})?$"
+)
+_WORD_OR_COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_HYPHEN_END_WORD = re.compile(r"([^\W\d_]+)-$")
+_LEADING_WORD = re.compile(r"[^\W\d_]+")
 
 # A line starting a markdown list item, heading or table row keeps its line break, so the structure
 # survives for the reader.
@@ -93,14 +111,16 @@ def clean_text(raw: str, *, markdown: bool = True) -> CleanedText:
     Returns:
         The cleaned text (paragraphs separated by ``"\\n\\n"``) and the offset of each page start.
     """
+    normalised = _normalise_whitespace(raw)
+    vocabulary = _vocabulary(normalised)
     pages: list[list[str]] = []
-    for page in _normalise_whitespace(raw).split(PAGE_BREAK):
-        for piece in _split_at_running_heads(page.split("\n")):
-            paragraphs = [_join_lines(block) for block in _blocks(piece)]
+    for lines in _drop_page_furniture([page.split("\n") for page in normalised.split(PAGE_BREAK)]):
+        for piece in _split_at_running_heads(lines):
+            paragraphs = [_join_lines(block, vocabulary) for block in _blocks(piece)]
             if markdown:
                 paragraphs = [_strip_markdown(p) for p in paragraphs]
             pages.append([p for p in paragraphs if _HAS_WORD_CHAR.search(p)])
-    return _assemble(pages)
+    return _assemble(pages, vocabulary)
 
 
 def split_paragraphs(text: str) -> list[tuple[int, int]]:
@@ -180,16 +200,72 @@ def _blocks(lines: list[str]) -> list[list[str]]:
     return blocks
 
 
-def _join_lines(lines: list[str]) -> str:
+def _join_lines(lines: list[str], vocabulary: set[str]) -> str:
     """Undo hard line breaks inside a paragraph, keeping those before markdown block lines."""
-    parts = [lines[0]]
-    for previous, line in zip(lines, lines[1:], strict=False):
+    joined = lines[0]
+    for line in lines[1:]:
         if _BLOCK_START.match(line):
-            parts.append("\n")
-        elif not _HYPHEN_END.search(previous):
-            parts.append(" ")
-        parts.append(line)
-    return "".join(parts)
+            joined += "\n" + line
+        elif _HYPHEN_END.search(joined):
+            joined = _join_hyphenated(joined, line, vocabulary)
+        else:
+            joined += " " + line
+    return joined
+
+
+def _vocabulary(text: str) -> set[str]:
+    """The words of a text, lower-cased, hyphenated compounds whole ("well-known")."""
+    return set(_WORD_OR_COMPOUND.findall(text.casefold()))
+
+
+def _join_hyphenated(left: str, right: str, vocabulary: set[str]) -> str:
+    """Join a line ending in "word-" to the next: a word broken at the line end loses its hyphen
+    ("inter-" "national" → "international"), a compound keeps it ("well-known", when the
+    document writes it so elsewhere; "Anglo-Saxon", as a capital follows)."""
+    head = _HYPHEN_END_WORD.search(left)
+    tail = _LEADING_WORD.match(right)
+    if head is None or tail is None or not tail.group()[0].islower():
+        return left + right
+    compound = f"{head.group(1)}-{tail.group()}".casefold()
+    if compound in vocabulary and f"{head.group(1)}{tail.group()}".casefold() not in vocabulary:
+        return left + right
+    return left[:-1] + right
+
+
+def _drop_page_furniture(pages: list[list[str]]) -> list[list[str]]:
+    """Remove running heads and footers (a line at a page's top or bottom repeated on most pages,
+    numbers aside) and page numbers ("12", "- 12 -", "Page 3 of 9", "xii" at a page's edge)."""
+    if len(pages) < 2:
+        return pages
+    edges = [_edge_lines(lines) for lines in pages]
+    repeated: set[str] = set()
+    if len(pages) >= MIN_PAGES_FOR_REPEATS:
+        counts = Counter(
+            key for lines, edge in zip(pages, edges, strict=True)
+            for key in {_furniture_key(lines[i]) for i in edge}
+        )  # fmt: skip
+        least = max(MIN_PAGES_FOR_REPEATS, math.ceil(FURNITURE_SHARE * len(pages)))
+        repeated = {k for k, n in counts.items() if n >= least and k}
+    cleaned = []
+    for lines, edge in zip(pages, edges, strict=True):
+        drop = {
+            i for i in edge if _PAGE_NUMBER.match(lines[i]) or _furniture_key(lines[i]) in repeated
+        }
+        cleaned.append([line for i, line in enumerate(lines) if i not in drop])
+    return cleaned
+
+
+def _edge_lines(lines: list[str]) -> set[int]:
+    """The first and last ``EDGE_LINES`` non-blank lines of a page."""
+    filled = [i for i, line in enumerate(lines) if line]
+    return set(filled[:EDGE_LINES] + filled[-EDGE_LINES:])
+
+
+def _furniture_key(line: str) -> str:
+    """A line as a running head compares: case and numbers aside ("Page 3" ~ "page 4")."""
+    if len(line) > MAX_FURNITURE_CHARS:
+        return ""
+    return _DIGITS.sub("#", " ".join(line.casefold().split()))
 
 
 def _strip_markdown(paragraph: str) -> str:
@@ -209,7 +285,7 @@ def _continues(previous: str, following: str) -> bool:
     )
 
 
-def _assemble(pages: list[list[str]]) -> CleanedText:
+def _assemble(pages: list[list[str]], vocabulary: set[str]) -> CleanedText:
     """Join the pages' paragraphs into one text, joining paragraphs broken by a page break."""
     parts: list[str] = []
     length = 0
@@ -224,7 +300,11 @@ def _assemble(pages: list[list[str]]) -> CleanedText:
             if not parts:
                 separator = ""
             elif index == 0 and _continues(previous, paragraph):
-                separator = "" if _HYPHEN_END.search(previous) else " "
+                separator = " "
+                if _HYPHEN_END.search(previous):  # a word broken across the page break
+                    separator = ""
+                    if not _join_hyphenated(previous, paragraph, vocabulary).startswith(previous):
+                        parts[-1], length = parts[-1][:-1], length - 1  # drop its hyphen
             else:
                 separator = PARAGRAPH_SEPARATOR
             if index == 0:

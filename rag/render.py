@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 
 from rag.types import Answer, Citation, Explanation, Hit
 
@@ -115,3 +116,53 @@ def format_explanation(trace: Explanation) -> str:
                 f"    {t.score:.3f}  “{snippet}”  matched: {', '.join(t.matched_terms) or 'none'}"
             )
     return "\n".join(lines)
+
+
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>#|~&])")
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` for Markdown: characters that would format it or start HTML backslash-escaped,
+    so a viewer shows exactly the document's text (and never runs any of it)."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", text)
+
+
+def format_markdown(answers: Sequence[Answer], *, title: str = "Conversation") -> str:
+    """A conversation as Markdown: each question, its quotes and short answer, and every
+    citation in full (file, page, lines, characters), or the abstention and related reading."""
+    lines = [f"# {markdown_escape(title)}", ""]
+    for turn, answer in enumerate(answers, start=1):
+        lines += [f"## {turn}. {markdown_escape(_flat(answer.question))}", ""]
+        if answer.abstained:
+            lines += [
+                f"The documents do not answer this question (confidence {answer.confidence:.2f} "
+                "is below the threshold).",
+                "",
+            ]
+            for h in answer.passages:
+                p = h.passage
+                lines.append(
+                    f"- Related: {markdown_escape(p.source)}, p. {p.page}, "
+                    f"characters {p.start}–{p.end}"
+                )
+            lines.append("")
+            continue
+        if answer.short_answer:
+            lines += [f"**Short answer:** {markdown_escape(_flat(answer.short_answer))}", ""]
+        for c in answer.citations:
+            lines += [f"> {markdown_escape(_flat(c.quote))} [{c.n}]", ">"]
+        lines[-1] = ""
+        lines += [f"Confidence {answer.confidence:.2f}", ""]
+        for c in answer.citations:
+            where = f"p. {c.page}"
+            if c.line_start is not None:
+                where += f", line{'s' if c.line_end != c.line_start else ''} {line_range(c)}"
+            stale = " (the file changed since it was indexed)" if c.stale else ""
+            lines.append(
+                f"- [{c.n}] {markdown_escape(c.source)}, {where}, characters {c.start}–{c.end}"
+                f"{stale}"
+            )
+        for warning in answer.warnings:
+            lines.append(f"\n*Warning:* {markdown_escape(warning)}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -119,6 +119,14 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
                         "Ask", variant="primary", scale=1, min_width=90, elem_id="rq-ask"
                     )
                     new_btn = gr.Button("New chat", scale=1, min_width=130, elem_id="rq-new")
+                    export_btn = gr.DownloadButton(
+                        "Export",
+                        value=None,
+                        interactive=False,
+                        scale=1,
+                        min_width=110,
+                        elem_id="rq-export",
+                    )
             with gr.Column(scale=2, min_width=340):
                 with gr.Tabs(selected="source") as tabs:
                     with gr.Tab("Source", id="source"):
@@ -191,18 +199,21 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
         settings = [mode, k, show_scores, strictness, reader]
         asked = [transcript, exchanges, source, question, tabs]
         ask_events: dict[str, Any] = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
+        # After every change of the conversation, the export button gets it as Markdown.
         for name, trigger in (("chat_submit", question.submit), ("chat_ask", ask_btn.click)):
-            trigger(h.ask, [question, exchanges, *settings], asked, **_private(name), **ask_events)
+            trigger(
+                h.ask, [question, exchanges, *settings], asked, **_private(name), **ask_events
+            ).then(h.export, exchanges, export_btn, **_private(f"{name}_export"))
         transcript.click(
             h.transcript_click,
             [exchanges, *settings],
             asked,
             **_private("chat_select"),
             **ask_events,
-        )
+        ).then(h.export, exchanges, export_btn, **_private("chat_select_export"))
         new_btn.click(
             h.new_chat, None, [transcript, exchanges, source, question], **_private("chat_new")
-        )
+        ).then(h.export, exchanges, export_btn, **_private("chat_new_export"))
         files.upload(
             h.upload, files, [status, docs_table, to_remove, files], **_private("docs_upload")
         )

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from gradio import utils as gr_utils
 from rag import RAG
 from rag.errors import InvalidInputError, RagError
 from rag.opening import DEFAULT_CORPUS_DIR
+from rag.render import format_markdown
 from rag.types import RETRIEVAL_MODES, Answer, Document, RetrievalMode
 from ui import render
 from ui.render import Exchange
@@ -56,6 +60,7 @@ class ChatHandlers:
         self.rag = rag
         self.examples = tuple(examples)
         self.upload_dir = upload_dir_for(rag.index_dir)
+        self._last_export: Path | None = None
 
     # ------------------------------------------------------------------ asking
     def ask_api(
@@ -122,6 +127,21 @@ class ChatHandlers:
             source = self.citation_source(answer, answer.citations[0].n)
             return transcript, exchanges, source, "", gr.Tabs(selected="source")
         return transcript, exchanges, render.ABSTENTION_SOURCE_HINT, "", gr.skip()
+
+    def export(self, exchanges: list[Exchange]) -> Any:
+        """The conversation as a Markdown file for the export button (none while empty)."""
+        if not exchanges:
+            return gr.DownloadButton(value=None, interactive=False)
+        stamp = time.strftime("%Y-%m-%d %H:%M")
+        text = format_markdown(
+            [e.answer for e in exchanges], title=f"Conversation with your documents, {stamp}"
+        )
+        if self._last_export is not None:  # Gradio has served its own copy of it by now
+            shutil.rmtree(self._last_export, ignore_errors=True)
+        self._last_export = Path(tempfile.mkdtemp(prefix="rq-export-"))
+        path = self._last_export / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
+        path.write_text(text, encoding="utf-8")
+        return gr.DownloadButton(value=str(path), interactive=True)
 
     def new_chat(self) -> tuple[str, list[Exchange], str, str]:
         return render.render_transcript([], self.examples), [], render.SOURCE_HINT, ""

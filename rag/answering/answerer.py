@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.contract import PassageStore
-from rag.analysis import check_words, content_terms
+from rag.analysis import check_words, content_terms, is_fragment
 from rag.answering.citations import check_citations, cite, cite_span, sentences_around
 from rag.answering.confidence import evidence_features, reader_features
 from rag.answering.config import AnsweringConfig, load_config
@@ -149,6 +149,8 @@ class Answerer:
         sentences and compute the features the abstention model reads (the evaluation harness
         and the fitting script call this too)."""
         hits = self.retriever.search(query, max(k, EXTRACT_DEPTH), vector=vector)
+        # Display type (an advertisement's list of cities) is neither quoted nor offered.
+        hits = [h for h in hits if not is_fragment(h.passage.sentence_texts())]
         query_terms = content_terms(query)
         idf = self.store.idf(query_terms)
         sentences = score_sentences(

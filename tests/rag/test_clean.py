@@ -79,10 +79,16 @@ def test_markdown_block_lines_keep_their_break() -> None:
     )
 
 
-def test_hyphen_at_line_end_joins_without_space() -> None:
-    assert clean_text("inter-\nnational well-\nknown 1990-\n2000").text == (
-        "inter-national well-known 1990- 2000"
+def test_a_word_broken_at_the_line_end_loses_its_hyphen_a_compound_keeps_it() -> None:
+    assert clean_text("inter-\nnational 1990-\n2000 Anglo-\nSaxon").text == (
+        "international 1990- 2000 Anglo-Saxon"  # a number range, a capital: not broken words
     )
+    text = "A well-known fact.\n\nIt is well-\nknown, and inter-\nnational."
+    assert clean_text(text).text == "A well-known fact.\n\nIt is well-known, and international."
+    # Across a page break, too (the page still starts at the continuation).
+    cleaned = clean_text("It was deter-\fmined by the council.")
+    assert cleaned.text == "It was determined by the council."
+    assert cleaned.page_starts == (0, len("It was deter"))
 
 
 def test_emphasis_markers_are_stripped_in_pairs() -> None:

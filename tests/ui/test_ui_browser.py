@@ -282,3 +282,29 @@ def test_hostile_document_renders_inert(session: Session, tmp_path: Path, live_a
         session.assert_local_only()
     finally:
         live_app.rag.remove([str(live_app.upload_dir / hostile.name)])
+
+
+def test_export_the_conversation_as_markdown_and_open_why(session: Session) -> None:
+    page = session.page
+    session.ask("When was the interview taken?")
+    why = session.latest().locator(".rq-why")
+    why.locator("summary").click()
+    assert "Answered." in why.inner_text() and "Question words: interview" in why.inner_text()
+    session.ask("What does the zorblat festival celebrate?")
+    assert "Not retrieved." in session.latest().locator(".rq-why").text_content()
+
+    button = page.locator("#rq-export")
+    button.wait_for()
+    with page.expect_download() as download_info:
+        button.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".md")
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert "## 1. When was the interview taken?" in text
+    assert "**Short answer:** March 27, 2008" in text
+    assert "> ¹ The interview with the minister was taken on March 27, 2008. [1]" in text
+    assert re.search(r"- \[1\] .*lavrov-interview\.txt, p\. 2, line 82, characters \d+–\d+", text)
+    assert "## 2. What does the zorblat festival celebrate?" in text
+    assert "do not answer this question" in text
+    session.screenshot("08-why-and-export")
+    session.assert_local_only()
