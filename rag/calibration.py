@@ -293,8 +293,13 @@ def refusal(outcomes: Sequence[Outcome], rows: Sequence[Row], alpha: float, delt
             f"and only {right} of your {len(outcomes)} probes were answered right; add at least "
             f"{needed - right} more answerable probes. Nothing was changed."
         )
-    top = rows[0] if rows else None
-    wrong = f" ({top.wrong} wrong of {top.answered} at the strictest threshold)" if top else ""
+    first = next((r for r in rows if r.answered >= needed), None)  # the first one tested
+    wrong = (
+        f" (at threshold {first.threshold:.3f}, {first.wrong} of {first.answered} answered were "
+        f"wrong: bound {first.upper_bound:.3f})"
+        if first
+        else ""
+    )
     return (
         f"no threshold keeps wrong answers under {alpha:.0%} at level {1 - delta:.0%} on these "
         f"probes{wrong}: the documents or the questions need work, or choose a larger --alpha. "
