@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> None:
         reader = default_reader().load()
         rag.ask(questions[0], reader=True)  # warm: the first call loads the reader
         timings: dict[str, list[float]] = {
-            "encode": [], "search": [], "ask": [], "ask --reader": [], "bare read": []
+            "encode": [],
+            "search": [],
+            "ask": [],
+            "ask --reader": [],
+            "bare read": [],
         }
         for question in questions:
             top = [h.passage for h in rag.search(question, READ_DEPTH)]

@@ -7,13 +7,13 @@ fresh process so the peak memory is its own.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 CASES = ("nested-40000-divs.html", "flate-bomb-60kb.pdf", "one-line-5mb.txt")
@@ -33,29 +33,19 @@ def write_case(name: str, folder: Path) -> Path:
 
 
 def _flate_bomb_pdf(chars: int) -> bytes:
-    content = zlib.compress(b"BT /F1 12 Tf 72 712 Td (" + b"A" * chars + b") Tj ET", 9)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
-        + content
-        + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    """One page whose content stream is ``chars`` characters of text, Flate-compressed."""
+    import pypdf
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = pypdf.PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 12 Tf 72 712 Td (" + b"A" * chars + b") Tj ET")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    page.compress_content_streams(level=9)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def measure(path: Path) -> dict[str, object]:

@@ -115,8 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     if file_sha256(pool) != card["pool_sha256"]:
         raise SystemExit(f"{pool} is not the pool the reader was trained on")
     tmp = Path(tempfile.mkdtemp())
-    held = load_squad(held_out_squad(pool, card["config"]["seed"], card["config"]["held_out"],
-                                     tmp / "held.json"))
+    held = load_squad(
+        held_out_squad(pool, card["config"]["seed"], card["config"]["held_out"], tmp / "held.json")
+    )
     squad_rag = build_corpus(held, tmp / "held-index", embedder=embedder).rag
     corpus_rag = RAG(tmp / "corpus-index", embedder=embedder)
     corpus_rag.index_paths([DEFAULT_CORPUS_DIR])
@@ -141,8 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     provenance["reader"] = {
         "fitted_by": "python -m eval.fit_reader --write",
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data": {"pool": card["pool_sha256"], "held_out_questions": len(held.questions),
-                 "ontopic_questions": len(ontopic), "offtopic_questions": len(offtopic)},
+        "data": {
+            "pool": card["pool_sha256"],
+            "held_out_questions": len(held.questions),
+            "ontopic_questions": len(ontopic),
+            "offtopic_questions": len(offtopic),
+        },
         "reader_weights": card["weights_sha256"],
         **report,
     }

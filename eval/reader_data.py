@@ -132,9 +132,7 @@ def make_windows(
     return windows
 
 
-def _label(
-    example: ReaderExample, offsets: Sequence[tuple[int, int] | None]
-) -> tuple[int, int]:
+def _label(example: ReaderExample, offsets: Sequence[tuple[int, int] | None]) -> tuple[int, int]:
     if not example.answers:
         return NO_ANSWER, NO_ANSWER
     answer_start, text = example.answers[0]

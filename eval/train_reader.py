@@ -124,9 +124,7 @@ def evaluate(model: Any, examples: list[ReaderExample], windows: Windows) -> dic
     # the reader believes in "no answer" than in the span; abstain where that margin >= threshold.
     answered = {m: np.array([fn(p, g) for p, g in zip(predicted, golds)]) for m, fn in METRICS}
     abstained = {m: np.array([fn("", g) for g in golds]) for m, fn in METRICS}
-    margin = np.array(
-        [null[i] - spans.get(i, (-math.inf, ""))[0] for i in range(len(examples))]
-    )
+    margin = np.array([null[i] - spans.get(i, (-math.inf, ""))[0] for i in range(len(examples))])
     order = np.argsort(-margin)  # abstain on the first j of this order, answer the rest
     best = {"f1": -1.0}
     for j in range(len(order) + 1):
@@ -136,8 +134,11 @@ def evaluate(model: Any, examples: list[ReaderExample], windows: Windows) -> dic
         }
         if chosen["f1"] > best["f1"]:
             threshold = float(margin[order[j - 1]]) if j else math.inf
-            best = {"f1": float(chosen["f1"]), "em": float(chosen["em"]),
-                    "threshold": threshold if math.isfinite(threshold) else 1e9}
+            best = {
+                "f1": float(chosen["f1"]),
+                "em": float(chosen["em"]),
+                "threshold": threshold if math.isfinite(threshold) else 1e9,
+            }
     return best
 
 
@@ -172,7 +173,11 @@ def train(pool: Path, work: Path, config: TrainConfig, save_every: int, max_step
         logger.info("resuming at step %d of %d", step, total)
     logger.info(
         "%d train windows (%d questions), %d held-out windows (%d questions), %d steps",
-        len(train_windows), len(train_set), len(held_windows), len(held), total,
+        len(train_windows),
+        len(train_set),
+        len(held_windows),
+        len(held),
+        total,
     )
     model.train()
     losses: list[float] = []
@@ -192,17 +197,37 @@ def train(pool: Path, work: Path, config: TrainConfig, save_every: int, max_step
         step += 1
         if step % save_every == 0 or step == total or (max_steps and step >= max_steps):
             figures = evaluate(model, held, held_windows)
-            row = {"step": step, "of": total, "loss": float(np.mean(losses)), **figures,
-                   "seconds": round(time.perf_counter() - started, 1)}
+            row = {
+                "step": step,
+                "of": total,
+                "loss": float(np.mean(losses)),
+                **figures,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
             losses = []
             _log(work, row)
             if figures["f1"] > best_f1:
                 best_f1 = figures["f1"]
-                _save(best_path, {"model": model.state_dict(), "step": step, "held_out": figures,
-                                  "config": asdict(config)})
-            _save(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                               "schedule": schedule.state_dict(), "step": step,
-                               "best_f1": best_f1, "config": asdict(config)})
+                _save(
+                    best_path,
+                    {
+                        "model": model.state_dict(),
+                        "step": step,
+                        "held_out": figures,
+                        "config": asdict(config),
+                    },
+                )
+            _save(
+                state_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "step": step,
+                    "best_f1": best_f1,
+                    "config": asdict(config),
+                },
+            )
     return best_path
 
 

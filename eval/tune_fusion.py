@@ -79,10 +79,17 @@ def main(argv: list[str] | None = None) -> None:
         ("dense", "dense", FusionConfig()),
         ("RRF k=60", "hybrid", FusionConfig(method="rrf", alpha=0.5, rrf_k=60)),
     ]
-    settings += [(f"convex alpha={a}", "hybrid", FusionConfig(method="convex", alpha=a))
-                 for a in ALPHAS if 0 < a < 1]
-    settings += [(f"RRF k={k} alpha={a}", "hybrid", FusionConfig(method="rrf", alpha=a, rrf_k=k))
-                 for k in RRF_KS for a in ALPHAS if 0.2 <= a <= 0.8]
+    settings += [
+        (f"convex alpha={a}", "hybrid", FusionConfig(method="convex", alpha=a))
+        for a in ALPHAS
+        if 0 < a < 1
+    ]
+    settings += [
+        (f"RRF k={k} alpha={a}", "hybrid", FusionConfig(method="rrf", alpha=a, rrf_k=k))
+        for k in RRF_KS
+        for a in ALPHAS
+        if 0.2 <= a <= 0.8
+    ]
     rows = []
     for label, mode, fusion in settings:
         scores = [evaluate(c, mode, fusion) for c in collections]

@@ -249,8 +249,9 @@ class RAG:
     def search(self, query: str, k: int = 5, *, mode: RetrievalMode | None = None) -> list[Hit]:
         """The ``k`` best passages for ``query``, highest score first; a warning is logged for
         each source file that changed or vanished since it was indexed."""
-        hits = self.retriever(mode).search(query, check_k(k))
-        self.stale_warnings(hits)
+        store = self.store  # one snapshot for retrieval and lookups alike
+        hits = self._retriever(store, mode).search(query, check_k(k))
+        self.stale_warnings(hits, store)
         return hits
 
     def ask(
@@ -297,11 +298,18 @@ class RAG:
         config = load_config()
         return (config.reader if use_reader(reader) else config.abstention).threshold
 
-    def stale_warnings(self, hits: Sequence[Hit]) -> list[str]:
-        """A warning per file among the hits' sources that changed or vanished since indexed."""
+    def stale_warnings(self, hits: Sequence[Hit], store: PassageIndex | None = None) -> list[str]:
+        """A warning per file among the hits' sources that changed or vanished since indexed.
+
+        Args:
+            hits: Hits of a search.
+            store: The snapshot they came from (default: the current one). A writer may swap
+                in a new snapshot meanwhile, without some of the hits' documents.
+        """
+        store = store or self.store
         documents = {}
         for h in hits:
-            document = self.store.document(h.passage.doc_id)
+            document = store.document(h.passage.doc_id)
             if document is not None:
                 documents[h.passage.source] = document
         return self.sources.stale_hits(list(hits), documents)

@@ -87,6 +87,8 @@ class SourceCheck:
         """A warning per changed or vanished file among the hits' sources."""
         warnings = []
         for source in dict.fromkeys(h.passage.source for h in hits):
+            if source not in documents:
+                continue
             state = self.state(documents[source])
             if state in ("changed", "missing"):
                 warnings.append(stale_warning(documents[source], state))

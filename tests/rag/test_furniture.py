@@ -4,8 +4,6 @@ advertisement's list of cities are never offered as an answer or as related read
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from rag.clean import clean_text

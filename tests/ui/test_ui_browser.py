@@ -166,7 +166,7 @@ def test_ask_see_cited_answer_and_open_its_source(session: Session) -> None:
     first = session.latest()
     assert "March 27, 2008" in first.locator(".rq-quote").inner_text()
     assert first.locator("strong.rq-short").inner_text() == "March 27, 2008"
-    assert re.search(r"\[1\] security-index-2008-lavrov-interview\.txt, p\.\s2",
+    assert re.search(r"\[1\] security-index-2008-lavrov-interview\.txt:82, p\.\s2",
                      first.locator(".rq-sources").inner_text())  # fmt: skip
     assert "Confidence" in first.inner_text()
     assert_in_view(page, first.locator(".rq-quote"))
