@@ -35,10 +35,20 @@ def write_case(name: str, folder: Path) -> Path:
 def _flate_bomb_pdf(chars: int) -> bytes:
     """One page whose content stream is ``chars`` characters of text, Flate-compressed."""
     import pypdf
-    from pypdf.generic import DecodedStreamObject, NameObject
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     writer = pypdf.PdfWriter()
     page = writer.add_blank_page(612, 792)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
     stream = DecodedStreamObject()
     stream.set_data(b"BT /F1 12 Tf 72 712 Td (" + b"A" * chars + b") Tj ET")
     page[NameObject("/Contents")] = writer._add_object(stream)
