@@ -175,6 +175,20 @@ def test_transcript_numbers_turns_and_escapes_questions() -> None:
     assert "&#60;i&#62;first&#60;/i&#62;" in out
 
 
+def test_a_stale_citation_is_flagged_and_its_warning_is_a_banner() -> None:
+    import dataclasses
+
+    fresh = answered()
+    c1 = dataclasses.replace(fresh.citations[0], line_start=3, line_end=4)
+    c2 = dataclasses.replace(fresh.citations[1], stale=True)
+    warning = "notes.txt changed since it was indexed: run `rag index notes.txt` <b>now</b>"
+    out = render.render_answer(answered(citations=(c1, c2), warnings=(warning,)), 1, threshold=0.5)
+    assert '<p class="rq-note" role="alert">' in out and "&#60;b&#62;now" in out
+    sources = visible_text(out[out.index('<ol class="rq-sources">') :])
+    assert "[1] notes.txt:3–4, p.\xa01" in sources
+    assert "[2] notes.txt, p.\xa02 changed since indexed" in sources
+
+
 def test_why_panel_shows_the_verdict_gaps_and_scores_escaped() -> None:
     trace = Explanation(
         method="reader",
