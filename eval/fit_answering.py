@@ -2,11 +2,12 @@
 
     python -m eval.fit_answering [--data ../shared/data] [--cache DIR] [--write]
 
-Data: every question of the SQuAD 2.0 dev half, retrieving over all its 646 paragraphs, plus two
-sets asked of the default corpus: the on-topic questions of
-``tests/data/corpus_retrieval_questions.jsonl`` (gold: the evidence snippet) and the off-topic
-questions of ``eval/data/offtopic_fit.txt``. The dev set ``eval/data/lavrov_dev.jsonl`` is never
-used here; it only checks the result.
+Data: training data only. Every question of the SQuAD training pool
+(``squad-train/squad_train_pool.json``: 35 articles, none shared with the evaluation half),
+retrieving over all its paragraphs, plus two sets asked of the default corpus: the on-topic
+questions of ``tests/data/corpus_retrieval_questions.jsonl`` (gold: the evidence snippet) and the
+off-topic questions of ``eval/data/offtopic_fit.txt``. The SQuAD evaluation half and the dev set
+``eval/data/lavrov_dev.jsonl`` are never used here; they only report the result.
 
 1. Sentence weights: a grid over (cosine, lexical, passage; answer type), maximising the share
    of answerable SQuAD questions whose best sentence contains a gold answer.
@@ -44,6 +45,7 @@ from rag.answering.config import (
     AbstentionModel,
     AnsweringConfig,
     SentenceWeights,
+    load_config,
 )
 from rag.embed import Embedder, MiniLMEmbedder
 from rag.entrypoints import configure_logging
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(logging.INFO, "%(message)s")
     embedder = MiniLMEmbedder().load()
 
-    squad = load_squad(args.data / "squad2-dev-half" / "squad2_dev_half.json")
+    squad = load_squad(args.data / "squad-train" / "squad_train_pool.json")
     squad_rag = cached_corpus(squad, embedder, args.cache).rag
     questions = [
         ("hasans" if q.answerable else "noans", q.question, q.answers) for q in squad.questions
@@ -237,19 +239,22 @@ def main(argv: list[str] | None = None) -> None:
     )
     model, report = fit_abstention(x, right, np.array([a.group for a in asked]))
     logger.info("abstention %s\n%s", model, json.dumps(report, indent=2))
+    current = load_config()  # the reader's model is fitted by eval.fit_reader: kept as it is
     config = AnsweringConfig(
         weights=weights,
         abstention=model,
+        reader=current.reader,
         provenance={
             "fitted_by": "python -m eval.fit_answering --write",
             "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "data": {
-                "squad": squad.sha256,
+                "squad_train_pool": squad.sha256,
                 "ontopic_questions": len(ontopic),
                 "offtopic_questions": len(offtopic),
             },
             "best_sentence_holds_gold": round(share, 4),
             **report,
+            **({"reader": current.provenance["reader"]} if "reader" in current.provenance else {}),
         },
     )
     print(json.dumps(config.to_json(), indent=2))
