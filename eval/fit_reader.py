@@ -8,17 +8,22 @@ over those articles' paragraphs as ``rag eval`` does, plus the on-topic and off-
 about the default corpus that ``eval.fit_answering`` uses. Never the SQuAD evaluation half or the
 dev set.
 
-1. Label: 1 when the reader's answer is right: the question is answerable and the span's F1
+1. Passage choice (``ReaderChoice``): the weights of retrieval evidence added to each span's
+   margin that maximise the mean F1 of the chosen span over the held-out answerable questions
+   (a grid; the margin alone is one of its points).
+2. Label: 1 when the reader's answer is right: the question is answerable and the span's F1
    against a gold answer is at least ``RIGHT_F1`` (on-topic: the span lies in the evidence).
-2. Confidence: logistic regression on ``READER_FEATURES`` (from the same ``Answerer.weigh`` that
-   answers questions); the four groups get equal total weight.
-3. Threshold: the one that maximises the mean share of right decisions over the groups (answered
+3. Confidence: logistic regression on ``READER_FEATURES`` (from the same ``Answerer.weigh`` that
+   answers questions, with the fitted choice); the four groups get equal total weight.
+4. Threshold: the one that maximises the mean share of right decisions over the groups (answered
    right, for answerable and on-topic questions; abstained, for unanswerable and off-topic ones).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
 import logging
 import tempfile
@@ -33,7 +38,16 @@ from eval.fit_answering import OFFTOPIC, ON_TOPIC, fit_logistic
 from eval.metrics import f1
 from eval.reader_data import load_pool, split_by_article
 from eval.tuning import DEFAULT_DATA
-from rag.answering.config import CONFIG_PATH, READER_FEATURES, AbstentionModel, load_config
+from rag.answering import Answerer
+from rag.answering.confidence import passage_evidence
+from rag.answering.config import (
+    CONFIG_PATH,
+    READER_FEATURES,
+    AbstentionModel,
+    AnsweringConfig,
+    ReaderChoice,
+    load_config,
+)
 from rag.answering.reader import READER_DIR
 from rag.embed import MiniLMEmbedder, file_sha256
 from rag.entrypoints import configure_logging
@@ -55,11 +69,52 @@ def held_out_squad(pool: Path, seed: int, share: float, out: Path) -> Path:
     return out
 
 
-def ask_all(
+CHOICE_GRID = (0.0, 4.0, 8.0, 12.0, 16.0, 24.0)
+
+
+def fit_choice(
     rag: RAG, questions: list[tuple[str, str, tuple[str, ...]]]
+) -> tuple[ReaderChoice, dict]:
+    """The ``ReaderChoice`` that maximises the mean F1 of the chosen span (answerable questions)."""
+    answerer = reader_answerer(rag, load_config())
+    vectors = rag.embedder.encode([q for _, q, _ in questions], show_progress=True)
+    rows = []  # per question: (margin, fused, lexical, cosine, f1) of each span read
+    for (_, question, golds), vector in zip(questions, vectors, strict=True):
+        evidence = answerer.weigh(question, vector)
+        fused = {h.passage.id: h.score for h in evidence.hits}
+        idf = rag.store.idf(evidence.query_terms)
+        row = []
+        for span in evidence.spans:
+            passage = rag.store.passage(span.passage_id)
+            document = rag.store.document(passage.doc_id)
+            text = document.text[span.start : span.end] if document else ""
+            seen = passage_evidence(rag.store, span.passage_id, vector, evidence.query_terms, idf)
+            row.append((span.margin, fused.get(span.passage_id, 0.0), seen["passage_lexical"],
+                        seen["passage_cosine"], f1(text, list(golds))))  # fmt: skip
+        if row:
+            rows.append(np.array(row))
+
+    def mean_f1(weights: tuple[float, ...]) -> float:
+        return float(np.mean([r[int(np.argmax(r[:, 0] + r[:, 1:4] @ weights)), 4] for r in rows]))
+
+    best = max(itertools.product(CHOICE_GRID, repeat=3), key=mean_f1)
+    choice = ReaderChoice(*best)
+    report = {"span_f1_margin_only": round(mean_f1((0.0, 0.0, 0.0)), 4),
+              "span_f1_chosen": round(mean_f1(best), 4), "questions": len(rows)}  # fmt: skip
+    return choice, report
+
+
+def reader_answerer(rag: RAG, config: AnsweringConfig) -> Answerer:
+    """The library's answerer over ``rag``, the reader reading, with ``config``."""
+    default = rag.answerer(reader=True)
+    return Answerer(default.retriever, default.store, rag.embedder, config, reader=default.reader)
+
+
+def ask_all(
+    rag: RAG, questions: list[tuple[str, str, tuple[str, ...]]], config: AnsweringConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, right, group) of each question, the reader reading."""
-    answerer = rag.answerer(reader=True)
+    answerer = reader_answerer(rag, config)
     vectors = rag.embedder.encode([q for _, q, _ in questions], show_progress=True)
     rows, right, groups = [], [], []
     for (group, question, golds), vector in zip(questions, vectors):
@@ -133,7 +188,14 @@ def main(argv: list[str] | None = None) -> None:
     squad_questions = [
         ("hasans" if q.answerable else "noans", q.question, q.answers) for q in held.questions
     ]
-    parts = [ask_all(squad_rag, squad_questions), ask_all(corpus_rag, ontopic + offtopic)]
+    answerable = [q for q in squad_questions if q[0] == "hasans"]
+    choice, choice_report = fit_choice(squad_rag, answerable)
+    logger.info("reader passage choice %s: %s", choice, choice_report)
+    chosen = dataclasses.replace(load_config(), reader_choice=choice)
+    parts = [
+        ask_all(squad_rag, squad_questions, chosen),
+        ask_all(corpus_rag, ontopic + offtopic, chosen),
+    ]
     x, right, groups = (np.concatenate(p) for p in zip(*parts))
     model, report = fit(x, right, groups)
     logger.info("reader confidence %s\n%s", model, json.dumps(report, indent=2))
@@ -149,9 +211,10 @@ def main(argv: list[str] | None = None) -> None:
             "offtopic_questions": len(offtopic),
         },
         "reader_weights": card["weights_sha256"],
+        "choice": choice_report,
         **report,
     }
-    fitted = type(config)(config.weights, config.abstention, model, provenance)
+    fitted = dataclasses.replace(config, reader=model, reader_choice=choice, provenance=provenance)
     print(json.dumps(fitted.to_json()["reader"], indent=2))
     if args.write:
         CONFIG_PATH.write_text(json.dumps(fitted.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -18,7 +18,7 @@ import numpy as np
 from index.contract import PassageStore
 from rag.analysis import check_words, content_terms, is_fragment
 from rag.answering.citations import check_citations, cite, cite_span, sentences_around
-from rag.answering.confidence import evidence_features, reader_features
+from rag.answering.confidence import choose_spans, evidence_features, reader_features
 from rag.answering.config import AnsweringConfig, load_config
 from rag.answering.explain import explain as explain_decision
 from rag.answering.followup import resolve_query
@@ -55,7 +55,8 @@ class Evidence:
     query_terms: list[str]
     features: dict[str, float]
     spans: list[ReadSpan] = dataclasses.field(default_factory=list)
-    """The reader's best span per passage read, best first (empty without a reader)."""
+    """The reader's best span per passage read, the one to answer with first
+    (``ReaderChoice``; empty without a reader)."""
     read_features: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
@@ -167,6 +168,9 @@ class Answerer:
         if self.reader is None:
             return Evidence(hits, sentences, query_terms, features)
         spans = self.reader.read(query, [h.passage for h in hits[:READ_DEPTH]])
+        spans = choose_spans(
+            self.store, spans, hits, vector, query_terms, idf, self.config.reader_choice
+        )
         read = reader_features(self.store, spans, vector, query_terms, idf)
         return Evidence(hits, sentences, query_terms, features, spans, read)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from index.contract import PassageStore
-from rag.answering.config import FEATURES, READER_FEATURES
+from rag.answering.config import FEATURES, READER_FEATURES, ReaderChoice
 from rag.answering.quotes import ScoredSentence, lexical_coverage, sentence_terms_of
 from rag.answering.reader import ReadSpan
+from rag.types import Hit
 
 
 def evidence_features(
@@ -32,7 +33,7 @@ def evidence_features(
     return {
         "cosine": best.cosine,
         "lexical": best.lexical,
-        **_passage_evidence(store, best.passage_id, vector, query_terms, idf),
+        **passage_evidence(store, best.passage_id, vector, query_terms, idf),
         "margin": best.score - runner_up,
     }
 
@@ -51,11 +52,35 @@ def reader_features(
     return {
         "span_margin": best.margin,
         "span_score": best.score,
-        **_passage_evidence(store, best.passage_id, vector, query_terms, idf),
+        **passage_evidence(store, best.passage_id, vector, query_terms, idf),
     }
 
 
-def _passage_evidence(
+def choose_spans(
+    store: PassageStore,
+    spans: list[ReadSpan],
+    hits: list[Hit],
+    vector: np.ndarray,
+    query_terms: list[str],
+    idf: dict[str, float],
+    choice: ReaderChoice,
+) -> list[ReadSpan]:
+    """The reader's spans, the one to answer with first (``ReaderChoice``)."""
+    fused = {h.passage.id: h.score for h in hits}
+
+    def score(span: ReadSpan) -> float:
+        evidence = passage_evidence(store, span.passage_id, vector, query_terms, idf)
+        return (
+            span.margin
+            + choice.fused * fused.get(span.passage_id, 0.0)
+            + choice.passage_lexical * evidence["passage_lexical"]
+            + choice.passage_cosine * evidence["passage_cosine"]
+        )
+
+    return sorted(spans, key=score, reverse=True)
+
+
+def passage_evidence(
     store: PassageStore,
     passage_id: str,
     vector: np.ndarray,

@@ -2,10 +2,11 @@
 abstention model (a confidence in [0, 1] and a threshold).
 
 The confidence is a logistic model over evidence of the best quote (see
-``rag.answering.confidence``). ``python -m eval.fit_answering`` fits both on the SQuAD 2.0 half
-(answerable questions whose quote holds a gold answer vs the rest) plus off-topic questions about
-the default corpus, and writes ``rag/data/answering.json``; nothing here is a hand-set number (the
-defaults below only serve an unfitted checkout).
+``rag.answering.confidence``). ``python -m eval.fit_answering`` fits both on the SQuAD training
+pool (answerable questions whose quote holds a gold answer vs the rest) plus on- and off-topic
+questions about the default corpus; ``python -m eval.fit_reader`` fits the reader's passage choice
+and confidence on the pool's held-out articles. Both write ``rag/data/answering.json``; nothing
+here is a hand-set number (the defaults below only serve an unfitted checkout).
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ class AbstentionModel:
 
 
 @dataclass(frozen=True)
+class ReaderChoice:
+    """Which passage's span the reader answers with: the highest ``margin + fused × retrieval
+    score + passage_lexical × coverage + passage_cosine × similarity`` (all zero: the margin
+    alone). The reader sees one passage at a time; retrieval knows how the passages compare."""
+
+    fused: float = 0.0
+    passage_lexical: float = 0.0
+    passage_cosine: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.fused, self.passage_lexical, self.passage_cosine) < 0:
+            raise InvalidInputError(f"reader choice weights must be >= 0, got {self}")
+
+
+@dataclass(frozen=True)
 class AnsweringConfig:
     """Sentence weights and the abstention model, as fitted; see ``rag/data/answering.json``."""
 
@@ -101,6 +117,7 @@ class AnsweringConfig:
         default_factory=lambda: AbstentionModel((1.0,), 0.0, 0.5, ("span_margin",))
     )
     """The confidence of answers read by the learned reader (``rag.answering.reader``)."""
+    reader_choice: ReaderChoice = field(default_factory=ReaderChoice)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -108,6 +125,7 @@ class AnsweringConfig:
             "weights": self.weights.__dict__,
             "abstention": _model_json(self.abstention),
             "reader": _model_json(self.reader),
+            "reader_choice": self.reader_choice.__dict__,
             "provenance": self.provenance,
         }
 
@@ -118,6 +136,7 @@ class AnsweringConfig:
             weights=SentenceWeights(**data["weights"]),  # validated there
             abstention=_model(data["abstention"], FEATURES),
             reader=_model(data["reader"], READER_FEATURES) if "reader" in data else defaults.reader,
+            reader_choice=ReaderChoice(**data.get("reader_choice", {})),
             provenance=data.get("provenance", {}),
         )
 

@@ -81,3 +81,35 @@ def test_the_reader_finds_the_answer_span_and_says_when_there_is_none() -> None:
     assert doc.text[when.start : when.end] == "1931"
     unrelated = reader.read("What is the boiling point of mercury?", passages(text))
     assert all(s.margin < read[0].margin for s in unrelated)
+
+
+def test_the_passage_choice_weighs_retrieval_evidence_against_the_margin(fake_embedder) -> None:  # noqa: ANN001
+    from rag.answering.confidence import choose_spans
+    from rag.answering.config import ReaderChoice
+    from rag.types import Hit
+    from tests.conftest import build_store
+
+    store = build_store(
+        fake_embedder,
+        {
+            "treaty.txt": "The treaty on outer space was presented by Russia and China in 2008.",
+            "music.txt": "The orchestra presented a new symphony in the spring of 1999.",
+        },
+    )
+    treaty, music = sorted(store.passages(), key=lambda p: p.source != "treaty.txt")
+    question = "Who presented the treaty on outer space?"
+    vector = fake_embedder.encode([question])[0]
+    hits = [Hit(treaty, 1.0, 1), Hit(music, 0.1, 2)]
+    spans = [
+        ReadSpan(music.id, music.start, music.start + 13, 9.0, 1.0),  # margin 8
+        ReadSpan(treaty.id, treaty.start + 48, treaty.start + 64, 7.0, 1.0),
+    ]  # margin 6
+    terms = ["present", "treati", "outer", "space"]
+    idf = store.idf(terms)
+
+    by_margin = choose_spans(store, spans, hits, vector, terms, idf, ReaderChoice())
+    assert [s.passage_id for s in by_margin] == [music.id, treaty.id]  # no weights: margin alone
+    weighed = choose_spans(store, spans, hits, vector, terms, idf, ReaderChoice(8.0, 8.0, 8.0))
+    assert [s.passage_id for s in weighed] == [treaty.id, music.id]  # retrieval tips it
+    with pytest.raises(ValueError, match="reader choice weights must be >= 0"):
+        ReaderChoice(fused=-1.0)
