@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import rag.ingest
+import rag.formats
 import rag.opening
 import rag.pipeline
 from rag.cli import main
@@ -48,7 +48,7 @@ def test_each_hostile_file_gets_one_skip_line_and_every_good_file_is_indexed(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(rag.ingest, "MAX_DOCUMENT_CHARS", CHAR_LIMIT)
+    monkeypatch.setattr(rag.formats, "MAX_DOCUMENT_CHARS", CHAR_LIMIT)
     folder, cases = hostile_folder
     index = ["--index-dir", str(tmp_path / "idx")]
 

@@ -304,7 +304,7 @@ def test_a_pdf_whose_encryption_cannot_be_undone_is_skipped_not_a_crash(
 def test_a_pdf_expanding_past_the_ratio_is_skipped_at_its_first_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.ingest  # noqa: PLC0415 - patched below
+    import rag.formats  # noqa: PLC0415 - patched below
 
     pages = [["treaty " * 2_000]] * 50  # compresses about 100x
     path = write(tmp_path / "expands.pdf", text_pdf(pages, compress=True))
@@ -319,7 +319,7 @@ def test_a_pdf_expanding_past_the_ratio_is_skipped_at_its_first_page(
     monkeypatch.setattr(pypdf.PageObject, "extract_text", counted)
     assert len(read_document(path).text) > 50 * path.stat().st_size // 4  # fine by default
     seen = 0
-    monkeypatch.setattr(rag.ingest, "MAX_EXPANSION", 4)
+    monkeypatch.setattr(rag.formats, "MAX_EXPANSION", 4)
     with pytest.raises(UnreadableDocumentError, match="expands to over 4x its size"):
         read_document(path)
     assert seen < 10  # stopped early, not after reading all 50 pages
@@ -328,9 +328,9 @@ def test_a_pdf_expanding_past_the_ratio_is_skipped_at_its_first_page(
 def test_a_file_over_the_size_limit_is_not_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.ingest
+    import rag.formats
 
-    monkeypatch.setattr(rag.ingest, "MAX_FILE_BYTES", 1_000)
+    monkeypatch.setattr(rag.formats, "MAX_FILE_BYTES", 1_000)
     with pytest.raises(UnreadableDocumentError, match=r"is 0.0 MB, over the 0.0 MB limit"):
         read_document(write(tmp_path / "big.txt", "treaty " * 200))
     assert read_document(write(tmp_path / "small.txt", "treaty " * 100)).text
