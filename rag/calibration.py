@@ -18,6 +18,7 @@ answers are right). The guarantee covers questions drawn like the probes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -193,18 +194,29 @@ def calibration_path(index_dir: Path) -> Path:
 
 
 def load_thresholds(index_dir: Path) -> dict[str, Calibration]:
-    """The calibrations stored with an index, by answering method (empty when none).
+    """The calibrations stored with an index, by answering method (empty when none). Read again
+    only when the file changed: ``ask`` looks here for every question.
 
     Raises:
         IndexCorruptError: The file exists but cannot be read.
     """
     path = calibration_path(index_dir)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {method: Calibration(**entry) for method, entry in data.items()}
+        stat = path.stat()
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError, TypeError) as e:
+    except OSError as e:
+        raise IndexCorruptError(f"cannot read {path} ({e.strerror or e})") from e
+    return dict(_parsed(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: Path, mtime_ns: int, size: int) -> tuple[tuple[str, Calibration], ...]:
+    """The file's calibrations; the cache key holds its stat, so a changed file is read again."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return tuple((method, Calibration(**entry)) for method, entry in data.items())
+    except (OSError, ValueError, TypeError, AttributeError) as e:
         raise IndexCorruptError(
             f"{path} is damaged ({e}); delete it or run `rag calibrate` again"
         ) from e
@@ -248,38 +260,6 @@ def as_json(rows: Sequence[Row], total: int) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-def format_table(
-    rows: Sequence[Row], total: int, chosen: Row | None, alpha: float, delta: float
-) -> str:
-    """The accuracy–coverage table, strictest first; at most about 20 rows (the chosen one and
-    the first that fails always shown)."""
-    keep = {0, len(rows) - 1}
-    step = max(1, len(rows) // 16)
-    keep.update(range(0, len(rows), step))
-    needed = probes_needed(alpha, delta)
-    tested = [i for i, r in enumerate(rows) if r.answered >= needed]
-    first_failure = next((i for i in tested if rows[i].upper_bound > alpha), None)
-    keep.update(i for i, r in enumerate(rows) if r is chosen or i == first_failure)
-    keep.update(tested[:1])
-    lines = [f"{'threshold':>9} {'answered':>8} {'coverage':>8} {'accuracy':>8} {'bound':>6}"]
-    for i, r in enumerate(rows):
-        if i not in keep or (
-            first_failure is not None and i > first_failure and i != len(rows) - 1
-        ):
-            continue
-        accuracy = 1 - r.wrong / r.answered if r.answered else 0.0
-        mark = (
-            "  <- chosen"
-            if r is chosen
-            else ("  <- bound above alpha: stop" if i == first_failure else "")
-        )
-        lines.append(
-            f"{r.threshold:>9.3f} {r.answered:>8} {r.coverage(total):>8.2f} {accuracy:>8.2f} "
-            f"{r.upper_bound:>6.3f}{mark}"
-        )
-    return "\n".join(lines)
 
 
 def refusal(outcomes: Sequence[Outcome], rows: Sequence[Row], alpha: float, delta: float) -> str:

@@ -260,7 +260,9 @@ def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
         }
         print(json.dumps(report, indent=2), file=out)
     else:
-        table = calibration.format_table(rows, len(probes), chosen, args.alpha, args.delta)
+        from rag.render import format_calibration
+
+        table = format_calibration(rows, len(probes), chosen, args.alpha, args.delta)
         print(table, file=out)
     if result is None:
         print(

@@ -10,6 +10,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 
+from rag.calibration import Row, probes_needed
 from rag.types import Answer, Citation, Explanation, Hit
 
 WIDTH = 100
@@ -166,3 +167,35 @@ def format_markdown(answers: Sequence[Answer], *, title: str = "Conversation") -
             lines.append(f"\n*Warning:* {markdown_escape(warning)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def format_calibration(
+    rows: Sequence[Row], total: int, chosen: Row | None, alpha: float, delta: float
+) -> str:
+    """The accuracy–coverage table, strictest first; at most about 20 rows (the chosen one and
+    the first that fails always shown)."""
+    keep = {0, len(rows) - 1}
+    step = max(1, len(rows) // 16)
+    keep.update(range(0, len(rows), step))
+    needed = probes_needed(alpha, delta)
+    tested = [i for i, r in enumerate(rows) if r.answered >= needed]
+    first_failure = next((i for i in tested if rows[i].upper_bound > alpha), None)
+    keep.update(i for i, r in enumerate(rows) if r is chosen or i == first_failure)
+    keep.update(tested[:1])
+    lines = [f"{'threshold':>9} {'answered':>8} {'coverage':>8} {'accuracy':>8} {'bound':>6}"]
+    for i, r in enumerate(rows):
+        if i not in keep or (
+            first_failure is not None and i > first_failure and i != len(rows) - 1
+        ):
+            continue
+        accuracy = 1 - r.wrong / r.answered if r.answered else 0.0
+        mark = (
+            "  <- chosen"
+            if r is chosen
+            else ("  <- bound above alpha: stop" if i == first_failure else "")
+        )
+        lines.append(
+            f"{r.threshold:>9.3f} {r.answered:>8} {r.coverage(total):>8.2f} {accuracy:>8.2f} "
+            f"{r.upper_bound:>6.3f}{mark}"
+        )
+    return "\n".join(lines)

@@ -6,7 +6,6 @@ source viewer only looks up the cited passage and its neighbours to show them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import tempfile
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio import utils as gr_utils
 
 from rag import RAG
 from rag.errors import InvalidInputError, RagError
@@ -25,7 +23,13 @@ from rag.render import format_markdown
 from rag.types import RETRIEVAL_MODES, Answer, Document, RetrievalMode
 from ui import render
 from ui.render import Exchange
-from ui.uploads import UploadRejectedError, set_aside_removed, store_upload, upload_dir_for
+from ui.uploads import (
+    UploadRejectedError,
+    discard_gradio_copy,
+    set_aside_removed,
+    store_upload,
+    upload_dir_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +229,7 @@ class ChatHandlers:
             try:
                 lines.append(self._index_one(Path(tmp), name))
             finally:
-                _discard_gradio_copy(Path(tmp))
+                discard_gradio_copy(Path(tmp))
         progress((len(files), len(files)), desc="Done", unit="files")
         for ok, message in lines:
             if not ok:
@@ -317,18 +321,6 @@ def _warn(message: str, *, sentence: bool = True) -> None:
     if sentence:
         message = message[:1].upper() + message[1:]
     gr.Warning(message, duration=WARNING_SECONDS)
-
-
-def _discard_gradio_copy(path: Path) -> None:
-    """Delete Gradio's temporary copy of an upload (and its folder, when empty): the upload
-    folder holds the file now, and the copy would stay downloadable from the server."""
-    cache = Path(gr_utils.get_upload_folder()).resolve()
-    path = path.resolve()
-    if cache not in path.parents:
-        return
-    path.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        path.parent.rmdir()
 
 
 def _reason(error: Exception, path: Path) -> str:

@@ -10,6 +10,7 @@ document's file to ``.removed/`` (hidden folders, which indexing skips), each wi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -18,6 +19,8 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+from gradio.utils import get_upload_folder
 
 from rag.errors import RagError
 from rag.ingest import SUPPORTED_SUFFIXES
@@ -162,3 +165,15 @@ def _set_aside(path: Path, name: str, folder: Path) -> Path:
         path.unlink()
         return target
     raise AssertionError("unreachable")
+
+
+def discard_gradio_copy(path: Path) -> None:
+    """Delete Gradio's temporary copy of an upload (and its folder, when empty): the upload
+    folder holds the file now, and the copy would stay downloadable from the server."""
+    cache = Path(get_upload_folder()).resolve()
+    path = path.resolve()
+    if cache not in path.parents:
+        return
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
