@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="qa-jsonl: the index to ask (default: the index over the bundled corpus)",
     )
+    p.add_argument(
+        "--store",
+        metavar="URI",
+        help="a milvus:// address: SQuAD and BEIR datasets are indexed afresh there (replacing "
+        "what it holds), qa-jsonl question sets ask the index there (docs/scale-out.md)",
+    )
     p.add_argument("-k", type=positive_int, default=5, help="passages per answer (default 5)")
     p.add_argument(
         "--strictness",
@@ -161,6 +167,10 @@ def _run(args: argparse.Namespace, embedder: Embedder | None, out: TextIO) -> in
         raise InvalidInputError(
             f"--index-dir is for qa-jsonl question sets; a {kind} dataset is indexed afresh"
         )
+    if args.store is not None and args.index_dir is not None:
+        raise InvalidInputError("give --index-dir or --store, not both")
+    if args.store is not None and not args.store.startswith("milvus:"):
+        raise InvalidInputError(f"--store takes a milvus:// address, not {args.store!r}")
     total = len(dataset.questions)
     if args.sample is not None:
         dataset = sample_questions(dataset, args.sample, args.seed)
@@ -174,7 +184,8 @@ def _run(args: argparse.Namespace, embedder: Embedder | None, out: TextIO) -> in
         reader=args.reader,
     )
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        corpus = _corpus(dataset, kind, args.index_dir, Path(tmp) / "index", embedder)
+        target = args.store or Path(tmp) / "index"
+        corpus = _corpus(dataset, kind, args.store or args.index_dir, target, embedder)
         indexed = time.perf_counter()
         runs = evaluate(dataset, corpus, config)
         finished = time.perf_counter()
@@ -204,14 +215,14 @@ def _kind(dataset: QADataset) -> str:
 def _corpus(
     dataset: QADataset,
     kind: str,
-    index_dir: Path | None,
-    tmp_index: Path,
+    index_dir: str | Path | None,
+    target: str | Path,
     embedder: Embedder | None,
 ) -> Any:
     from eval.corpus import build_corpus, existing_corpus
 
     if kind != "qa-jsonl":
-        return build_corpus(dataset, tmp_index, embedder=embedder)
+        return build_corpus(dataset, target, embedder=embedder)
     return existing_corpus(open_index(index_dir, embedder=embedder))
 
 
@@ -240,6 +251,7 @@ def _context(
             "sample": args.sample,
             "seed": args.seed,
             "index_dir": str(args.index_dir) if args.index_dir else None,
+            "store": args.store,
             "fusion": dataclasses.asdict(opened.fusion),
             "chunking": dataclasses.asdict(opened.chunk_config),
             "answering": load_config().to_json(),

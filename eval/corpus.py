@@ -72,7 +72,8 @@ def build_corpus(
 
     Args:
         dataset: A dataset with documents.
-        index_dir: An empty or missing directory for the index.
+        index_dir: Where to index: a missing directory, or a ``milvus://`` address (what it
+            holds is replaced).
         embedder: The embedding model; the bundled one by default.
 
     Returns:
@@ -95,7 +96,7 @@ def build_corpus(
     if skipped:
         logger.warning("%d documents hold no text and were not indexed", len(skipped))
     rag = RAG(index_dir, embedder=embedder)
-    rag.index_documents(kept)
+    rag.index_documents(kept, fresh=True)
     return corpus_for(rag, dataset, tuple(skipped))
 
 

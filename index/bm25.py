@@ -15,6 +15,7 @@ import numpy as np
 
 from index.config import IndexConfig
 from index.errors import IndexCorruptError
+from index.lexical import lucene_idf
 
 
 class BM25Index:
@@ -64,7 +65,7 @@ class BM25Index:
         n = self.n_docs
         out = {}
         for t, df in self.document_frequency(terms).items():
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            out[t] = lucene_idf(df, n)
         return out
 
     def save(self, directory: Path) -> None:

@@ -6,12 +6,15 @@ package ships); everything crosses it keyed by passage or document id, never by 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from index.config import IndexConfig
 from index.errors import InvalidInputError
 from index.records import Document, Passage
 
@@ -73,6 +76,9 @@ class PassageStore(Protocol):
     identity: ModelIdentity
     settings: dict[str, Any]
     """What the stages above recorded with the index (chunking, fusion), checked on open."""
+    config: IndexConfig
+    revision: int
+    """Bumped by every change, so a writer can tell whether there is anything to save."""
 
     def __len__(self) -> int:
         """How many passages are stored."""
@@ -119,3 +125,41 @@ class PassageStore(Protocol):
     def add(self, batch: PassageBatch) -> None: ...
 
     def remove(self, sources: Iterable[str]) -> list[Document]: ...
+
+
+class IndexLocation(Protocol):
+    """Where an index is kept (``index.directory.IndexDirectory``, ``index.milvus.MilvusLocation``):
+    its saves, read whole, and the writers' turns."""
+
+    path: Path
+    """A local folder for what is kept beside the index (locks, the chat's uploads, thresholds)."""
+
+    def exists(self) -> bool: ...
+
+    def stamp(self) -> str | None:
+        """The live save's name; it changes with every save (None when there is none)."""
+        ...
+
+    def load(
+        self, running: ModelIdentity, *, config: IndexConfig | None = None, verify: bool = True
+    ) -> tuple[str, PassageStore]:
+        """The live save and its stamp; refuses one built with another model than ``running``."""
+        ...
+
+    def new_store(
+        self, identity: ModelIdentity, settings: dict[str, Any], config: IndexConfig | None
+    ) -> PassageStore:
+        """An empty store; saving it replaces the index."""
+        ...
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the writers' lock for one read-change-save."""
+        ...
+
+    def save(self, store: Any) -> str:
+        """Make ``store`` (loaded from, or made by, this location) the live save; its stamp."""
+        ...
+
+    def discard_if_unused(self) -> None:
+        """Remove what a first write that saved nothing left behind."""
+        ...

@@ -24,6 +24,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from index.config import IndexConfig
 from index.contract import ModelIdentity
@@ -45,6 +46,15 @@ class IndexDirectory:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def new_store(
+        self, identity: ModelIdentity, settings: dict[str, Any], config: IndexConfig | None
+    ) -> PassageIndex:
+        """An empty store; saving it replaces the index."""
+        return PassageIndex(identity, settings, config)
 
     def exists(self) -> bool:
         """Whether an index lives here (an older format counts: it must not be overwritten)."""
@@ -182,4 +192,3 @@ _FORMAT_1_FILES = frozenset(
 )
 """What an index of format 1 kept directly in its directory; the first save of format 2 there
 replaces it."""
-

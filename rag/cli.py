@@ -34,10 +34,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_index_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
         "--index-dir",
         type=Path,
         help="index directory (default: the index over the bundled corpus, built on first use)",
+    )
+    where.add_argument(
+        "--store",
+        dest="index_dir",
+        metavar="URI",
+        help="an index in Milvus instead: milvus:///abs/path/rag.db (Milvus Lite) or "
+        "milvus://host:19530/NAME (a server); see docs/scale-out.md",
     )
 
 
@@ -116,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the table and the result as JSON")
     _add_index_dir(p)
 
+    p = sub.add_parser(
+        "migrate", help="copy an index to another place, e.g. a directory into Milvus"
+    )
+    p.add_argument("source", help="an index directory or a milvus:// address")
+    p.add_argument("target", help="where the copy goes (what it holds is replaced)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
     p = sub.add_parser("serve", help="start the web chat")
     _add_index_dir(p)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
@@ -131,7 +146,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     report = rag.index_paths(args.paths, show_progress=not args.no_progress)
     for err in report.skipped:
         print(f"skipped: {terminal_safe(str(err))}", file=sys.stderr)
-    print(f"{terminal_safe(str(rag.index_dir))}: {report.summary()}", file=out)
+    print(f"{terminal_safe(str(rag.location))}: {report.summary()}", file=out)
     nothing_indexed = report.skipped and not (report.added or report.updated or report.unchanged)
     return EXIT_ERROR if nothing_indexed or (args.strict and report.skipped) else EXIT_OK
 
@@ -287,6 +302,24 @@ def _rate(text: str) -> float:
     return value
 
 
+def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    from rag.pipeline import RAG
+
+    source = open_index(args.source)
+    target = RAG(
+        args.target,
+        embedder=source.embedder,
+        chunk_config=source.chunk_config,
+        fusion=source.fusion,
+        index_config=source.store.config,
+    )
+    copied = target.copy_from(source, show_progress=not args.no_progress)
+    documents = len(target.documents())
+    print(f"{terminal_safe(str(target.location))}: {documents} documents, {copied} passages "
+          f"copied from {terminal_safe(str(source.location))}", file=out)  # fmt: skip
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from ui.app import serve
 
@@ -307,6 +340,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "search": cmd_search,
     "ask": cmd_ask,
     "calibrate": cmd_calibrate,
+    "migrate": cmd_migrate,
     "serve": cmd_serve,
     "eval": cmd_eval,
 }

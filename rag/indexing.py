@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from index.contract import PassageBatch, PassageStore
@@ -160,6 +161,25 @@ def remove_files(store: PassageStore, paths: Iterable[str | Path]) -> IndexRepor
         chosen |= matches
     gone = store.remove(chosen)
     return IndexReport(removed=tuple(sorted(d.source for d in gone)))
+
+
+def stored_batches(store: PassageStore, *, documents_per_batch: int = 64) -> Iterator[PassageBatch]:
+    """Everything ``store`` holds, as batches another store can ``add`` (no re-encoding: vectors
+    are copied; BM25 terms are analysed again from the passage text, as indexing did)."""
+    documents = store.documents()
+    for start in range(0, len(documents), documents_per_batch):
+        chosen = documents[start : start + documents_per_batch]
+        passages = [p for d in chosen for p in store.passages_of(d.id)]
+        dimension = store.identity.dimension
+        sentences = [store.sentence_vectors(p.id) for p in passages]
+        yield PassageBatch(
+            documents=tuple(chosen),
+            passages=tuple(passages),
+            vectors=np.asarray([store.passage_vector(p.id) for p in passages], dtype=np.float32)
+            .reshape(len(passages), dimension),
+            sentence_vectors=np.concatenate([np.zeros((0, dimension), np.float32), *sentences]),
+            terms=tuple(tuple(index_terms(p.text)) for p in passages),
+        )
 
 
 def _hash_file(path: Path) -> str:

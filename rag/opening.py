@@ -12,6 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
+from index.milvus_schema import is_milvus_address
 from rag.config import ChunkConfig, FusionConfig, IndexConfig, default_index_dir
 from rag.embed import Embedder
 from rag.errors import IndexMismatchError, IndexNotFoundError
@@ -40,9 +41,9 @@ def open_index(
     """Open the index at ``index_dir``, or the default index over the bundled corpus.
 
     Args:
-        index_dir: An index directory; None for the default one (``$RAG_INDEX_DIR`` or
-            ``~/.cache/rag-quotes/default-index``), which is built on first use and rebuilt
-            when it was made by another model or version.
+        index_dir: An index directory or a ``milvus://`` address; None for the default one
+            (``$RAG_INDEX_DIR`` or ``~/.cache/rag-quotes/default-index``), which is built on
+            first use and rebuilt when it was made by another model or version.
         create: Allow a directory that holds no index yet (the first write makes it).
         embedder, mode, chunk_config, fusion, index_config: As for ``RAG``.
 
@@ -52,7 +53,13 @@ def open_index(
         IndexCorruptError: A file of the index is missing or damaged.
     """
     default = index_dir is None
-    path = (default_index_dir() if index_dir is None else Path(index_dir)).expanduser().resolve()
+    path: str | Path
+    if is_milvus_address(index_dir or ""):
+        path = str(index_dir)
+    else:
+        path = (
+            (default_index_dir() if index_dir is None else Path(index_dir)).expanduser().resolve()
+        )
     key = (path, embedder, mode, chunk_config, fusion, index_config)
     with _opening:
         rag = _opened.get(key)

@@ -21,8 +21,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from index.directory import IndexDirectory
-from index.passages import PassageIndex
+from tqdm.auto import tqdm
+
+from index.contract import PassageStore
+from index.location import open_location
 from rag import calibration
 from rag.analysis import ANALYSER
 from rag.answering import Answerer, load_config
@@ -30,7 +32,7 @@ from rag.answering.reader import default_reader, use_reader
 from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k, check_mode
 from rag.embed import Embedder, default_embedder, identity_of
 from rag.errors import EmptyCorpusError, IndexMismatchError
-from rag.indexing import Indexer, IndexReport, remove_files
+from rag.indexing import Indexer, IndexReport, remove_files, stored_batches
 from rag.ingest import document_from_text
 from rag.provenance import SourceCheck
 from rag.retrieve import StoreRetriever
@@ -40,11 +42,13 @@ logger = logging.getLogger(__name__)
 
 
 class RAG:
-    """An index directory with its retriever and answerer. Cheap to make; the index loads on
-    first use (``open_index`` loads it at once, and checks it).
+    """An index with its retriever and answerer. Cheap to make; the index loads on first use
+    (``open_index`` loads it at once, and checks it).
 
     Args:
-        index_dir: Where the index lives (created on the first write if missing).
+        index_dir: Where the index lives (created on the first write if missing): a directory,
+            or a ``milvus://`` address (``milvus:///abs/path/rag.db`` for a Milvus Lite file,
+            ``milvus://host:19530/NAME`` for a server; docs/scale-out.md).
         embedder: The embedding model; the bundled all-MiniLM-L6-v2 by default.
         mode: Default retrieval mode.
         chunk_config, fusion, index_config: Settings for a new index. For an existing one,
@@ -62,14 +66,16 @@ class RAG:
         fusion: FusionConfig | None = None,
         index_config: IndexConfig | None = None,
     ) -> None:
-        self.directory = IndexDirectory(index_dir)
-        self.index_dir = self.directory.path
+        self.location = open_location(index_dir)
+        self.index_dir = self.location.path
+        """A local folder: the index itself, or what a Milvus index keeps beside it (uploads,
+        calibration)."""
         self.embedder = embedder or default_embedder()
         self.mode = check_mode(mode)
         self._chunk_config = chunk_config
         self._fusion = fusion
         self._index_config = index_config
-        self._store: PassageIndex | None = None
+        self._store: PassageStore | None = None
         self._stamp: str | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -78,15 +84,15 @@ class RAG:
 
     # ----------------------------------------------------------------- the index
     def exists(self) -> bool:
-        return self.directory.exists()
+        return self.location.exists()
 
     @property
-    def store(self) -> PassageIndex:
+    def store(self) -> PassageStore:
         """The index as saved last (reloaded when another process or thread saved since)."""
-        if self._store is None or self.directory.stamp() != self._stamp:
+        if self._store is None or self.location.stamp() != self._stamp:
             with self._load_lock:
-                if self._store is None or self.directory.stamp() != self._stamp:
-                    stamp, store = self.directory.load(identity_of(self.embedder))
+                if self._store is None or self.location.stamp() != self._stamp:
+                    stamp, store = self.location.load(identity_of(self.embedder))
                     self._check(store)
                     self._store, self._stamp = store, stamp
         return self._store
@@ -108,12 +114,12 @@ class RAG:
             self._fusion or FusionConfig(),
         )
 
-    def _check(self, store: PassageIndex) -> None:
+    def _check(self, store: PassageStore) -> None:
         """Refuse an index built with other settings than the ones this ``RAG`` was asked for."""
         recorded = store.settings
         if recorded.get("analyser") != ANALYSER:
             raise IndexMismatchError(
-                f"{self.index_dir} was analysed with {recorded.get('analyser')}, this version "
+                f"{self.location} was analysed with {recorded.get('analyser')}, this version "
                 f"uses {ANALYSER}: rebuild it with `rag index` into a new directory"
             )
         built = {**recorded, "index": asdict(store.config)}
@@ -125,30 +131,30 @@ class RAG:
         for name, config in asked:
             if config is not None and asdict(config) != built.get(name):
                 raise IndexMismatchError(
-                    f"{self.index_dir} was built with {name} settings {built.get(name)}, not the "
+                    f"{self.location} was built with {name} settings {built.get(name)}, not the "
                     f"{asdict(config)} asked for: leave them out to use the index as built, or "
                     "index into a new directory"
                 )
 
-    def _new_store(self) -> PassageIndex:
+    def _new_store(self) -> PassageStore:
         settings: dict[str, Any] = {
             "chunking": asdict(self._chunk_config or ChunkConfig()),
             "fusion": asdict(self._fusion or FusionConfig()),
             "analyser": ANALYSER,
         }
-        return PassageIndex(identity_of(self.embedder), settings, self._index_config)
+        return self.location.new_store(identity_of(self.embedder), settings, self._index_config)
 
     @contextlib.contextmanager
-    def _writing(self, *, fresh: bool = False) -> Iterator[PassageIndex]:
+    def _writing(self, *, fresh: bool = False) -> Iterator[PassageStore]:
         """Yield a fresh copy of the up-to-date index for a change, then save it atomically.
 
         A failed change leaves both the disk and the searched index as they were; a change that
         changed nothing writes nothing.
         """
-        with self._write_lock, self.directory.writing():
+        with self._write_lock, self.location.writing():
             existed = self.exists()
             if existed and not fresh:
-                _, store = self.directory.load(identity_of(self.embedder))
+                _, store = self.location.load(identity_of(self.embedder))
                 self._check(store)
             else:
                 store = self._new_store()
@@ -156,12 +162,12 @@ class RAG:
             try:
                 yield store
                 if store.revision != revision or fresh:
-                    stamp = self.directory.save(store)
+                    stamp = self.location.save(store)
                     with self._load_lock:
                         self._store, self._stamp = store, stamp
             finally:
                 if not existed and not self.exists():
-                    self.directory.discard_if_unused()
+                    self.location.discard_if_unused()
 
     # ------------------------------------------------------------------- writing
     def index_paths(
@@ -187,18 +193,30 @@ class RAG:
         docs = [document_from_text(t, source, markdown=markdown) for source, t in texts.items()]
         return self.index_documents(docs)
 
-    def index_documents(self, documents: Iterable[Document], *, show_progress: bool = False) -> int:
+    def index_documents(
+        self, documents: Iterable[Document], *, show_progress: bool = False, fresh: bool = False
+    ) -> int:
         """Index documents already read (``rag.ingest``), replacing any of the same source;
-        returns passages added."""
-        with self._writing() as store:
+        returns passages added. ``fresh`` replaces the whole index, as for ``index_paths``."""
+        with self._writing(fresh=fresh) as store:
             return self._indexer(store).add_documents(store, documents, show_progress=show_progress)
+
+    def copy_from(self, source: RAG, *, show_progress: bool = False) -> int:
+        """Replace this index with a copy of ``source`` (another directory or Milvus index),
+        vectors and all, nothing encoded again; returns the passages copied. Make this ``RAG``
+        with ``source``'s settings (``rag migrate`` does)."""
+        with self._writing(fresh=True) as store:
+            batches = stored_batches(source.store)
+            for batch in tqdm(batches, desc="Copying", unit="batch", disable=not show_progress):
+                store.add(batch)
+            return len(store)
 
     def remove(self, paths: Iterable[str | Path]) -> IndexReport:
         """Drop documents by path (a folder drops everything under it)."""
         with self._writing() as store:
             return remove_files(store, paths)
 
-    def _indexer(self, store: PassageIndex) -> Indexer:
+    def _indexer(self, store: PassageStore) -> Indexer:
         return Indexer(self.embedder, ChunkConfig(**store.settings["chunking"]))
 
     # ------------------------------------------------------------------- reading
@@ -238,7 +256,7 @@ class RAG:
             reader=default_reader() if use_reader(reader) else None,
         )
 
-    def _retriever(self, store: PassageIndex, mode: RetrievalMode | None) -> StoreRetriever:
+    def _retriever(self, store: PassageStore, mode: RetrievalMode | None) -> StoreRetriever:
         return StoreRetriever(
             store,
             self.embedder,
@@ -298,7 +316,7 @@ class RAG:
         config = load_config()
         return (config.reader if use_reader(reader) else config.abstention).threshold
 
-    def stale_warnings(self, hits: Sequence[Hit], store: PassageIndex | None = None) -> list[str]:
+    def stale_warnings(self, hits: Sequence[Hit], store: PassageStore | None = None) -> list[str]:
         """A warning per file among the hits' sources that changed or vanished since indexed.
 
         Args:

@@ -87,6 +87,14 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture(params=["directory", "milvus"])
+def index_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a test's index lives: a directory, then (the same test again) a Milvus Lite file."""
+    if request.param == "milvus":
+        return f"milvus://{tmp_path}/index.db"
+    return tmp_path / "idx"
+
+
 @pytest.fixture(scope="session")
 def real_embedder():  # noqa: ANN201
     """The bundled all-MiniLM-L6-v2, loaded once for the session."""

@@ -34,8 +34,8 @@ def corpus(tmp_path: Path, write_files) -> Path:  # noqa: ANN001
 
 
 @pytest.fixture
-def rag(tmp_path: Path, fake_embedder) -> RAG:
-    return RAG(tmp_path / "idx", embedder=fake_embedder)
+def rag(index_location: str | Path, fake_embedder) -> RAG:
+    return RAG(index_location, embedder=fake_embedder)
 
 
 def sources(rag: RAG) -> list[str]:
@@ -126,7 +126,7 @@ def test_only_bad_files_is_an_empty_corpus_and_leaves_no_index(rag: RAG, tmp_pat
     assert not rag.exists()
     assert not rag.index_dir.exists()  # a first write that saved nothing leaves no trace
     with pytest.raises(IndexNotFoundError):
-        open_index(rag.index_dir, embedder=rag.embedder)
+        open_index(str(rag.location), embedder=rag.embedder)
 
 
 def test_a_missing_path_indexes_nothing(rag: RAG, corpus: Path) -> None:
@@ -145,7 +145,7 @@ def test_index_texts(rag: RAG) -> None:
     assert added == 2
     assert [d.source for d in rag.documents()] == ["first", "second"]
     assert rag.search("START treaty expire", 1, mode="bm25")[0].passage.source == "second"
-    reopened = RAG(rag.index_dir, embedder=rag.embedder)
+    reopened = RAG(str(rag.location), embedder=rag.embedder)
     assert [d.source for d in reopened.documents()] == ["first", "second"]
 
 
@@ -162,11 +162,13 @@ def test_search_validates_its_input(rag: RAG, corpus: Path) -> None:
 
 
 def test_a_crashed_save_changes_nothing(
-    rag: RAG, corpus: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_embedder, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """(The Milvus store's version: tests/index/test_milvus.py.)"""
     from index import directory
     from index.snapshot import PASSAGES
 
+    rag = RAG(tmp_path / "idx", embedder=fake_embedder)
     rag.index_paths([corpus])
     before = [(h.passage.id, h.score) for h in rag.search("treaty", 3)]
 
@@ -180,7 +182,7 @@ def test_a_crashed_save_changes_nothing(
 
     assert sources(rag) == sorted(FILES)  # the loaded index did not take the lost change
     assert [(h.passage.id, h.score) for h in rag.search("treaty", 3)] == before
-    reopened = RAG(rag.index_dir, embedder=rag.embedder)
+    reopened = RAG(str(rag.location), embedder=rag.embedder)
     assert sources(reopened) == sorted(FILES)
     assert len([p for p in rag.index_dir.iterdir() if p.name.startswith("snapshot-")]) == 1
 
@@ -198,20 +200,19 @@ def test_opening_a_missing_index_fails(tmp_path: Path, fake_embedder) -> None:
 def test_open_index_opens_each_index_once(
     rag: RAG, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from index.directory import IndexDirectory
-
     rag.index_paths([corpus])
     loads = []
-    real_load = IndexDirectory.load
+    location = type(rag.location)
+    real_load = location.load
 
-    def counting(self: IndexDirectory, *args: object, **kwargs: object) -> object:
-        loads.append(self.path)
+    def counting(self: object, *args: object, **kwargs: object) -> object:
+        loads.append(self)
         return real_load(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(IndexDirectory, "load", counting)
-    opened = open_index(rag.index_dir, embedder=rag.embedder)
+    monkeypatch.setattr(location, "load", counting)
+    opened = open_index(str(rag.location), embedder=rag.embedder)
     for _ in range(5):
-        assert open_index(rag.index_dir, embedder=rag.embedder) is opened
+        assert open_index(str(rag.location), embedder=rag.embedder) is opened
         opened.search("treaty", 2)
     assert len(loads) == 1
     rag.index_texts({"note": "A note on treaties."})  # a save by anyone is picked up
@@ -225,10 +226,10 @@ def test_settings_that_differ_from_the_index_are_refused(rag: RAG, corpus: Path)
         {"fusion": FusionConfig(method="rrf")},
     ):
         with pytest.raises(IndexMismatchError, match="leave them out"):
-            open_index(rag.index_dir, embedder=rag.embedder, **asked)  # type: ignore[arg-type]
+            open_index(str(rag.location), embedder=rag.embedder, **asked)  # type: ignore[arg-type]
         with pytest.raises(IndexMismatchError):
-            RAG(rag.index_dir, embedder=rag.embedder, **asked).index_paths([corpus])  # type: ignore[arg-type]
-    same = open_index(rag.index_dir, embedder=rag.embedder, fusion=FusionConfig())
+            RAG(str(rag.location), embedder=rag.embedder, **asked).index_paths([corpus])  # type: ignore[arg-type]
+    same = open_index(str(rag.location), embedder=rag.embedder, fusion=FusionConfig())
     assert same.fusion == FusionConfig() and same.chunk_config == ChunkConfig()
 
 
@@ -246,9 +247,9 @@ def test_a_new_index_records_the_settings_it_was_given(
 
 def test_reindexing_unchanged_files_writes_nothing(rag: RAG, corpus: Path) -> None:
     rag.index_paths([corpus])
-    stamp = rag.directory.stamp()
+    stamp = rag.location.stamp()
     rag.index_paths([corpus])
-    assert rag.directory.stamp() == stamp
+    assert rag.location.stamp() == stamp
 
 
 def test_two_writers_on_one_directory_lose_nothing(

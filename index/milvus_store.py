@@ -1,0 +1,392 @@
+"""``MilvusStore``: the store contract (``index.contract.PassageStore``) over Milvus collections.
+
+A ``MilvusStore`` is one save of the index as a reader sees it: the live documents' metadata is
+read at load; passages, vectors, texts and term statistics are fetched from Milvus when asked
+for and cached. Searches run in Milvus (dense by HNSW, BM25 as a sparse inner product,
+``index.lexical``) and are fused by the caller exactly as over the directory store.
+
+Changes (``add``, ``remove``) are kept in memory until ``index.milvus.MilvusLocation.save``
+writes them, so a failed write changes nothing readers see.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.config import IndexConfig
+from index.contract import Candidates, ModelIdentity, PassageBatch
+from index.errors import IndexMismatchError
+from index.lexical import lucene_idf, query_weights, sparse_dot, term_id
+from index.milvus_schema import PASSAGE_FIELDS, passage_from_row
+from index.records import Document, Passage
+
+MAX_LIMIT = 16_384
+"""Milvus returns at most this many rows per search."""
+_ROW_CACHE = 50_000
+_TEXT_CACHE_CHARS = 64_000_000
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document without its text (read for every live document at load)."""
+
+    id: str
+    source: str
+    title: str
+    page_starts: tuple[int, ...]
+    content_hash: str
+    seq: int
+    passages: int
+
+
+@dataclass
+class Pending:
+    """Changes not saved yet: documents to add (with everything the store keeps for them) and
+    documents to retire."""
+
+    fresh: bool = False
+    documents: dict[str, Document] = field(default_factory=dict)
+    rows: dict[str, list[tuple[Passage, np.ndarray, np.ndarray, tuple[str, ...]]]] = field(
+        default_factory=dict
+    )
+    retired: dict[str, DocumentInfo] = field(default_factory=dict)
+
+
+class MilvusStore:
+    """One save of a Milvus index, searchable and changeable like ``index.passages.PassageIndex``.
+
+    Args:
+        client: A ``pymilvus.MilvusClient``.
+        names: The index's collection names (``MilvusAddress.names``).
+        identity, settings, config: As recorded with the index.
+        state: The meta row's statistics (``saves``, ``passages``, ``total_length``, ``retired``).
+        documents: The live documents.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        names: dict[str, str],
+        identity: ModelIdentity,
+        settings: dict[str, Any],
+        config: IndexConfig,
+        state: dict[str, Any],
+        documents: Iterable[DocumentInfo],
+        *,
+        fresh: bool = False,
+    ) -> None:
+        self.client = client
+        self.names = names
+        self.identity = identity
+        self.settings = dict(settings)
+        self.config = config
+        self.state = state
+        self.revision = 0
+        self.pending = Pending(fresh=fresh)
+        self._docs = {d.id: d for d in documents}
+        self._count = int(state.get("passages", 0))
+        self._rows: dict[str, tuple[Passage, np.ndarray, dict[int, float]]] = {}
+        self._texts: dict[str, str] = {}
+        self._sentences: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._count
+
+    # ----------------------------------------------------------------- lookups
+    def documents(self) -> list[Document]:
+        """Every live document, in the order they were stored."""
+        self._fetch_texts([d for d in self._docs if d not in self._texts])
+        infos = sorted(self._docs.values(), key=lambda d: d.seq)
+        stored = [self._document(d) for d in infos]
+        return stored + list(self.pending.documents.values())
+
+    def document(self, doc_id: str) -> Document | None:
+        if doc_id in self.pending.documents:
+            return self.pending.documents[doc_id]
+        info = self._docs.get(doc_id)
+        if info is None:
+            return None
+        if doc_id not in self._texts:
+            self._fetch_texts([doc_id])
+        return self._document(info)
+
+    def document_by_source(self, source: str) -> Document | None:
+        found = next((d for d in self.pending.documents.values() if d.source == source), None)
+        if found is not None:
+            return found
+        info = next((d for d in self._docs.values() if d.source == source), None)
+        return self.document(info.id) if info is not None else None
+
+    def passages(self) -> list[Passage]:
+        """Every live passage: documents in the order they were stored, each in reading order."""
+        found = [
+            passage_from_row(row)
+            for row in self._scan(self.names["passages"], self.live_filter(), PASSAGE_FIELDS)
+        ]
+        found.sort(key=self._order)
+        return found + [p for rows in self.pending.rows.values() for p, *_ in rows]
+
+    def passage(self, passage_id: str) -> Passage:
+        return self._row(passage_id)[0]
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        if doc_id in self.pending.rows:
+            return [p for p, *_ in self.pending.rows[doc_id]]
+        if doc_id not in self._docs:
+            return []
+        rows = self._scan(self.names["passages"], f"doc_id == {json.dumps(doc_id)}", PASSAGE_FIELDS)
+        return sorted((passage_from_row(r) for r in rows), key=lambda p: p.start)
+
+    def passage_vector(self, passage_id: str) -> np.ndarray:
+        return self._row(passage_id)[1]
+
+    def sentence_vectors(self, passage_id: str) -> np.ndarray:
+        found = self._sentences.get(passage_id)
+        if found is None:
+            rows = self.client.query(
+                self.names["sentences"],
+                filter=f"passage_id == {json.dumps(passage_id)}",
+                output_fields=["position", "vector"],
+                limit=MAX_LIMIT,
+            )
+            rows.sort(key=lambda r: r["position"])
+            found = np.asarray([r["vector"] for r in rows], dtype=np.float32).reshape(
+                len(rows), self.identity.dimension
+            )
+            self._sentences[passage_id] = found
+        return found
+
+    def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        terms = list(dict.fromkeys(terms))
+        ids = {t: term_id(t) for t in terms}
+        rows = (
+            self.client.get(
+                self.names["terms"], ids=sorted(set(ids.values())), output_fields=["df"]
+            )
+            if ids
+            else []
+        )
+        df = {int(r["id"]): int(r["df"]) for r in rows}
+        return {t: df.get(i, 0) for t, i in ids.items()}
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        n = len(self)
+        return {t: lucene_idf(df, n) for t, df in self.document_frequency(terms).items()}
+
+    # ------------------------------------------------------------------ search
+    def live_filter(self) -> str:
+        """Rows of finished saves whose document has not been retired."""
+        expr = f"added_in <= {int(self.state.get('saves', 0))}"
+        retired = sorted(self.state.get("retired", {}))
+        return expr + (f" and doc_id not in {json.dumps(retired)}" if retired else "")
+
+    def search(
+        self, vector: np.ndarray | None, terms: Sequence[str] | None, depth: int
+    ) -> Candidates:
+        """The ``depth`` best passages by vector and/or by terms, each scored by both (the
+        scores the directory store gives: inner products of the stored vectors)."""
+        if vector is None and terms is None:
+            raise ValueError("search needs a vector, terms or both")
+        depth = min(depth, len(self), MAX_LIMIT)
+        dense: dict[str, float] = {}
+        lexical: dict[str, float] = {}
+        weights: dict[int, float] = {}
+        if depth and vector is not None:
+            ef = max(self.config.hnsw_ef_search, depth)
+            dense = self._search(
+                [np.asarray(vector, dtype=np.float32).tolist()], "vector", depth, {"ef": ef}
+            )
+        if depth and terms is not None:
+            weights = query_weights(terms, self.document_frequency(terms), len(self))
+            lexical = self._search([weights], "bm25", depth, {}) if weights else {}
+            lexical.update(dict.fromkeys(self._first(depth - len(lexical), set(lexical)), 0.0))
+        if terms is None or vector is None:
+            found = dense if vector is not None else lexical
+            ids = sorted(found, key=lambda i: (-found[i], *self._order(self._rows[i][0])))
+            scores = np.asarray([found[i] for i in ids], dtype=np.float32)
+            nan = np.full(len(ids), np.nan, dtype=np.float32)
+            return (
+                Candidates(tuple(ids), scores, nan)
+                if vector is not None
+                else Candidates(tuple(ids), nan, scores)
+            )
+        ids = sorted(set(dense) | set(lexical), key=lambda i: self._order(self._rows[i][0]))
+        rows = [self._rows[i] for i in ids]
+        vectors = np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(ids), -1)
+        return Candidates(
+            tuple(ids),
+            vectors @ np.asarray(vector, dtype=np.float32) if ids else np.zeros(0, np.float32),
+            np.asarray([sparse_dot(r[2], weights) for r in rows], dtype=np.float32),
+        )
+
+    def _search(
+        self, data: list[Any], field_name: str, limit: int, params: dict[str, Any]
+    ) -> dict[str, float]:
+        hits = self.client.search(
+            self.names["passages"],
+            data=data,
+            anns_field=field_name,
+            limit=limit,
+            filter=self.live_filter(),
+            output_fields=[*PASSAGE_FIELDS, "vector", "bm25"],
+            search_params={"metric_type": "IP", "params": params},
+        )[0]
+        found = {}
+        for hit in hits:
+            entity = {"id": hit["id"], **hit["entity"]}
+            self._remember(entity)
+            found[hit["id"]] = float(hit["distance"])
+        return found
+
+    # ----------------------------------------------------------------- changes
+    def add(self, batch: PassageBatch) -> None:
+        """Keep a batch for the next save, replacing documents stored from the same sources."""
+        if batch.vectors.shape[1:] != (self.identity.dimension,):
+            raise IndexMismatchError(
+                f"vectors of dimension {batch.vectors.shape[1:]} do not fit an index of "
+                f"{self.identity.name} (dimension {self.identity.dimension})"
+            )
+        with self._lock:
+            self._retire({d.source for d in batch.documents})
+            sentence_row = 0
+            for passage, vector, terms in zip(
+                batch.passages, batch.vectors, batch.terms, strict=True
+            ):
+                n = len(passage.sentences)
+                sentences = batch.sentence_vectors[sentence_row : sentence_row + n]
+                sentence_row += n
+                self.pending.rows.setdefault(passage.doc_id, []).append(
+                    (passage, vector.astype(np.float32), sentences.astype(np.float32), terms)
+                )
+            for doc in batch.documents:
+                self.pending.retired.pop(doc.id, None)  # the same text again: nothing to retire
+                self.pending.documents[doc.id] = doc
+                self.pending.rows.setdefault(doc.id, [])
+            self._count += len(batch.passages)
+            self.revision += 1
+
+    def remove(self, sources: Iterable[str]) -> list[Document]:
+        """Retire every document stored from one of ``sources`` at the next save."""
+        with self._lock:
+            gone = self._retire(set(sources))
+            if gone:
+                self.revision += 1
+            return gone
+
+    def _retire(self, sources: set[str]) -> list[Document]:
+        gone = []
+        for doc in [d for d in self.pending.documents.values() if d.source in sources]:
+            del self.pending.documents[doc.id]
+            self._count -= len(self.pending.rows.pop(doc.id, []))
+            gone.append(doc)
+        for info in [d for d in self._docs.values() if d.source in sources]:
+            document = self.document(info.id)
+            del self._docs[info.id]
+            self.pending.retired[info.id] = info
+            self._count -= info.passages
+            if document is not None:
+                gone.append(document)
+        return gone
+
+    def saved(self, state: dict[str, Any], documents: Iterable[DocumentInfo]) -> None:
+        """The pending changes were saved as ``state``, adding ``documents``: this store now
+        shows that save."""
+        with self._lock:
+            for doc in self.pending.documents.values():
+                self._texts[doc.id] = doc.text
+            self._docs.update((d.id, d) for d in documents)
+            self.state = state
+            self.pending = Pending()
+
+    # ----------------------------------------------------------------- helpers
+    def _order(self, passage: Passage) -> tuple[int, int]:
+        info = self._docs.get(passage.doc_id)
+        return (info.seq if info is not None else 1 << 62, passage.start)
+
+    def _first(self, n: int, taken: set[str]) -> list[str]:
+        """The first ``n`` live passages in the store's order not in ``taken``: what a BM25
+        search that matched fewer than ``depth`` passages adds, at score 0, as bm25s does."""
+        if n <= 0:
+            return []
+        chosen, count = [], 0
+        for info in sorted(self._docs.values(), key=lambda d: d.seq):
+            chosen.append(info.id)
+            count += info.passages
+            if count >= n + len(taken):
+                break
+        rows = self._scan(
+            self.names["passages"],
+            f"{self.live_filter()} and doc_id in {json.dumps(chosen)}",
+            [*PASSAGE_FIELDS, "vector", "bm25"],
+        )
+        found = [self._remember(r) for r in rows]
+        found.sort(key=lambda r: self._order(r[0]))
+        return [r[0].id for r in found if r[0].id not in taken][:n]
+
+    def _row(self, passage_id: str) -> tuple[Passage, np.ndarray, dict[int, float]]:
+        row = self._rows.get(passage_id)
+        if row is None:
+            found = self.client.get(
+                self.names["passages"],
+                ids=[passage_id],
+                output_fields=[*PASSAGE_FIELDS, "vector", "bm25"],
+            )
+            if not found or found[0]["doc_id"] not in self._docs:
+                raise KeyError(passage_id)
+            row = self._remember(dict(found[0]))
+        return row
+
+    def _remember(self, entity: dict[str, Any]) -> tuple[Passage, np.ndarray, dict[int, float]]:
+        if len(self._rows) > _ROW_CACHE:
+            self._rows.clear()
+        row = (
+            passage_from_row(entity),
+            np.asarray(entity["vector"], dtype=np.float32),
+            {int(k): float(v) for k, v in entity["bm25"].items()},
+        )
+        self._rows[row[0].id] = row
+        return row
+
+    def _fetch_texts(self, doc_ids: list[str]) -> None:
+        if not doc_ids:
+            return
+        if sum(len(t) for t in self._texts.values()) > _TEXT_CACHE_CHARS:
+            self._texts.clear()
+        parts: dict[str, list[tuple[int, str]]] = {d: [] for d in doc_ids}
+        for start in range(0, len(doc_ids), 256):
+            chunk = doc_ids[start : start + 256]
+            expr = f"doc_id in {json.dumps(chunk)}"
+            for row in self._scan(self.names["documents"], expr, ["doc_id", "part", "text"]):
+                parts[row["doc_id"]].append((int(row["part"]), row["text"]))
+        for doc_id, found in parts.items():
+            self._texts[doc_id] = "".join(t for _, t in sorted(found))
+
+    def _document(self, info: DocumentInfo) -> Document:
+        return Document(
+            id=info.id,
+            source=info.source,
+            title=info.title,
+            text=self._texts[info.id],
+            page_starts=info.page_starts,
+            content_hash=info.content_hash,
+        )
+
+    def _scan(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        return scan(self.client, collection, expr, fields)
+
+
+def scan(client: Any, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+    """Every row matching ``expr``, in batches (a plain query returns at most 16,384)."""
+    iterator = client.query_iterator(collection, batch_size=1000, filter=expr, output_fields=fields)
+    try:
+        while batch := iterator.next():
+            yield from batch
+    finally:
+        iterator.close()
