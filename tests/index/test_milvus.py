@@ -30,7 +30,7 @@ from rag.embed import identity_of
 from rag.indexing import Indexer
 from rag.ingest import document_from_text
 from rag.pipeline import RAG
-from tests.conftest import REPO, FakeEmbedder, build_store
+from tests.conftest import REPO, FakeEmbedder, assert_verbatim, build_store
 from tests.index.test_store import QUERIES, TEXTS, searches
 
 
@@ -276,3 +276,21 @@ def test_migrating_a_directory_into_milvus_and_back_keeps_every_search(
                 found = [(h.passage.id, round(h.score, 5)) for h in rag.search(query, 3, mode=mode)]
                 expected = source.search(query, 3, mode=mode)
                 assert found == [(h.passage.id, round(h.score, 5)) for h in expected]
+
+
+def test_the_bundled_interview_is_answered_alike_from_milvus(default_rag, tmp_path: Path) -> None:
+    """The user's view with the real model: every answer from the Milvus copy is the directory
+    index's answer (quotes, citations, confidence), verbatim."""
+    copy = RAG(f"milvus://{tmp_path}/m.db", embedder=default_rag.embedder,
+               chunk_config=default_rag.chunk_config, fusion=default_rag.fusion,
+               index_config=default_rag.store.config)  # fmt: skip
+    copy.copy_from(default_rag)
+    lines = (REPO / "tests/data/corpus_retrieval_questions.jsonl").read_text().splitlines()
+    questions = [json.loads(line)["question"] for line in lines[:12]]
+    questions.append("What is the boiling point of liquid nitrogen?")  # not in the interview
+    for question in questions:
+        expected, found = default_rag.ask(question), copy.ask(question)
+        assert found.abstained == expected.abstained and found.answer == expected.answer
+        assert found.confidence == pytest.approx(expected.confidence, abs=1e-4)
+        assert [c.to_dict() for c in found.citations] == [c.to_dict() for c in expected.citations]
+        assert_verbatim(found, copy)

@@ -330,3 +330,38 @@ def test_control_characters_from_documents_never_reach_the_terminal(tmp_path: Pa
         assert "\\x1b" in out  # shown, escaped
     _, out = run("documents", "--index-dir", str(directory))
     assert len(out.strip().splitlines()) == 1  # a newline in a name does not split the row
+
+
+# --------------------------------------------------------------------------------- milvus
+def test_index_ask_and_migrate_with_a_milvus_store(tmp_path: Path, docs: Path) -> None:
+    store = f"milvus://{tmp_path}/rag.db"
+    code, out = run("index", str(docs), "--store", store, "--no-progress")
+    assert code == 0 and out.startswith(f"{store}: 3 added")
+    code, out = run("ask", "What did Russia and China present?", "--store", store, "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["citations"][0]["source"].endswith("space.txt")
+    directory = tmp_path / "copy"
+    code, out = run("migrate", store, str(directory), "--no-progress")
+    assert code == 0 and "3 documents" in out
+    code, out = run("ask", "What did Russia and China present?", "--index-dir", str(directory),
+                    "--json")  # fmt: skip
+    assert json.loads(out)["citations"] == answer["citations"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--store", "milvus://relative/9x"], "cannot name a Milvus collection"),
+        (["--store", "milvus:///tmp/x.txt"], "ending in .db"),
+        (["--store", "milvus:///tmp/x.db", "--index-dir", "/tmp/y"], "not allowed with"),
+    ],
+)
+def test_a_bad_store_address_is_one_error_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code, _ = run("documents", *argv)
+    except SystemExit as e:  # a usage error
+        code = int(e.code or 0)
+    assert code in (1, 2)
+    assert_one_error_line(capsys.readouterr().err, contains=message)
