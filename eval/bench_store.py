@@ -139,9 +139,8 @@ def query(place: str, data: Path, size: int, n: int) -> dict[str, Any]:
 
 
 def _step(*args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "eval.bench_store", *args], capture_output=True, text=True, check=True
-    ).stdout
+    command = [sys.executable, "-m", "eval.bench_store", *args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -151,16 +150,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[646, 20_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--step", nargs=3, metavar=("STEP", "PLACE", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--step", nargs=3, help=argparse.SUPPRESS)  # STEP PLACE SIZE
     args = parser.parse_args(argv)
     if args.step:
         step, place, size = args.step[0], args.step[1], int(args.step[2])
-        result = build(place, args.data, size) if step == "build" else query(place, args.data, size, args.queries)
-        print(json.dumps(result))
+        if step == "build":
+            print(json.dumps(build(place, args.data, size)))
+        else:
+            print(json.dumps(query(place, args.data, size, args.queries)))
         return
     print("store      passages  build s  open s  search p50 ms  p95 ms  memory MB")
     for size in args.sizes:
-        for repetition in range(args.repeat):
+        for _ in range(args.repeat):
             for kind in ("directory", "milvus-lite"):
                 with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
                     place = f"{tmp}/index" if kind == "directory" else f"milvus://{tmp}/index.db"
