@@ -94,6 +94,7 @@ class MilvusStore:
         self._rows: dict[str, tuple[Passage, np.ndarray, dict[int, float]]] = {}
         self._texts: dict[str, str] = {}
         self._sentences: dict[str, np.ndarray] = {}
+        self._head: list[str] = []
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -209,7 +210,7 @@ class MilvusStore:
             lexical.update(dict.fromkeys(self._first(depth - len(lexical), set(lexical)), 0.0))
         if terms is None or vector is None:
             found = dense if vector is not None else lexical
-            ids = sorted(found, key=lambda i: (-found[i], *self._order(self._rows[i][0])))
+            ids = sorted(found, key=lambda i: (-found[i], *self._order(self._row(i)[0])))
             scores = np.asarray([found[i] for i in ids], dtype=np.float32)
             nan = np.full(len(ids), np.nan, dtype=np.float32)
             return (
@@ -217,8 +218,8 @@ class MilvusStore:
                 if vector is not None
                 else Candidates(tuple(ids), nan, scores)
             )
-        ids = sorted(set(dense) | set(lexical), key=lambda i: self._order(self._rows[i][0]))
-        rows = [self._rows[i] for i in ids]
+        ids = sorted(set(dense) | set(lexical), key=lambda i: self._order(self._row(i)[0]))
+        rows = [self._row(i) for i in ids]
         vectors = np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(ids), -1)
         return Candidates(
             tuple(ids),
@@ -304,6 +305,7 @@ class MilvusStore:
             self._docs.update((d.id, d) for d in documents)
             self.state = state
             self.pending = Pending()
+            self._head = []
 
     # ----------------------------------------------------------------- helpers
     def _order(self, passage: Passage) -> tuple[int, int]:
@@ -312,23 +314,26 @@ class MilvusStore:
 
     def _first(self, n: int, taken: set[str]) -> list[str]:
         """The first ``n`` live passages in the store's order not in ``taken``: what a BM25
-        search that matched fewer than ``depth`` passages adds, at score 0, as bm25s does."""
+        search that matched fewer than ``depth`` passages adds, at score 0, as bm25s does.
+        The store's first passages are read once and kept (a store is one save: they stay)."""
         if n <= 0:
             return []
-        chosen, count = [], 0
-        for info in sorted(self._docs.values(), key=lambda d: d.seq):
-            chosen.append(info.id)
-            count += info.passages
-            if count >= n + len(taken):
-                break
-        rows = self._scan(
-            self.names["passages"],
-            f"{self.live_filter()} and doc_id in {json.dumps(chosen)}",
-            [*PASSAGE_FIELDS, "vector", "bm25"],
-        )
-        found = [self._remember(r) for r in rows]
-        found.sort(key=lambda r: self._order(r[0]))
-        return [r[0].id for r in found if r[0].id not in taken][:n]
+        need = n + len(taken)
+        if len(self._head) < need and len(self._head) < len(self):
+            chosen, count = [], 0
+            for info in sorted(self._docs.values(), key=lambda d: d.seq):
+                chosen.append(info.id)
+                count += info.passages
+                if count >= max(need, 2 * len(self._head)):
+                    break
+            rows = self._scan(
+                self.names["passages"],
+                f"{self.live_filter()} and doc_id in {json.dumps(chosen)}",
+                [*PASSAGE_FIELDS, "vector", "bm25"],
+            )
+            found = sorted((self._remember(r) for r in rows), key=lambda r: self._order(r[0]))
+            self._head = [r[0].id for r in found]
+        return [i for i in self._head if i not in taken][:n]
 
     def _row(self, passage_id: str) -> tuple[Passage, np.ndarray, dict[int, float]]:
         row = self._rows.get(passage_id)
