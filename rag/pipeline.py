@@ -36,7 +36,7 @@ from rag.indexing import Indexer, IndexReport, remove_files, stored_batches
 from rag.ingest import document_from_text
 from rag.provenance import SourceCheck
 from rag.retrieve import StoreRetriever
-from rag.types import Answer, Document, Hit, Passage, RetrievalMode, Turn
+from rag.types import Answer, Document, Hit, Passage, PassageBatch, RetrievalMode, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +205,16 @@ class RAG:
         """Replace this index with a copy of ``source`` (another directory or Milvus index),
         vectors and all, nothing encoded again; returns the passages copied. Make this ``RAG``
         with ``source``'s settings (``rag migrate`` does)."""
-        with self._writing(fresh=True) as store:
-            batches = stored_batches(source.store)
-            for batch in tqdm(batches, desc="Copying", unit="batch", disable=not show_progress):
+        batches = stored_batches(source.store)
+        progress = tqdm(batches, desc="Copying", unit="batch", disable=not show_progress)
+        return self.add_batches(progress, fresh=True)
+
+    def add_batches(self, batches: Iterable[PassageBatch], *, fresh: bool = False) -> int:
+        """Store passages already cut, encoded and analysed (vectors computed elsewhere, or
+        copied), in one save; returns how many passages the index holds. Their vectors must
+        come from this ``RAG``'s embedder."""
+        with self._writing(fresh=fresh) as store:
+            for batch in batches:
                 store.add(batch)
             return len(store)
 

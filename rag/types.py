@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from index.contract import PassageBatch
 from index.records import Document, Passage, content_id
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Document",
     "Hit",
     "Passage",
+    "PassageBatch",
     "RetrievalMode",
     "Turn",
     "content_id",
