@@ -366,7 +366,10 @@ def _connect(address: MilvusAddress) -> Any:
     for name in ("pymilvus", "milvus_lite", "grpc._server"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     with _errors(address):
-        return MilvusClient(uri=address.uri, timeout=15)
+        # a local Milvus Lite server answers keepalive pings on an idle connection (while the
+        # model encodes) with GOAWAY "too_many_pings": ping only while a call is in flight
+        options = {"grpc.keepalive_permit_without_calls": False} if address.lite else {}
+        return MilvusClient(uri=address.uri, timeout=15, grpc_options=options)
 
 
 @contextlib.contextmanager

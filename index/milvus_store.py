@@ -227,6 +227,30 @@ class MilvusStore:
             np.asarray([sparse_dot(r[2], weights) for r in rows], dtype=np.float32),
         )
 
+    def server_hybrid(
+        self, vector: np.ndarray, terms: Sequence[str], limit: int, *, ranker: str,
+        depth: int, alpha: float = 0.6, rrf_k: int = 60,
+    ) -> list[str]:  # fmt: skip
+        """The ``limit`` best passage ids by Milvus's own hybrid search (``ranker``: "rrf" or
+        "weighted"), each route ``depth`` deep: for comparing with the client-side fusion the
+        product uses (eval/milvus_fusion.py), which alone gives the directory store's results."""
+        from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
+
+        live = self.live_filter()
+        ef = max(depth, self.config.hnsw_ef_search)
+        dense = [np.asarray(vector, dtype=np.float32).tolist()]
+        params = {"metric_type": "IP", "params": {"ef": ef}}
+        requests = [AnnSearchRequest(dense, "vector", params, depth, live)]
+        weights = query_weights(terms, self.document_frequency(terms), len(self))
+        if weights:
+            requests.append(AnnSearchRequest([weights], "bm25", {"metric_type": "IP"}, depth, live))
+        if ranker == "rrf":
+            chosen: Any = RRFRanker(rrf_k)
+        else:
+            chosen = WeightedRanker(alpha, 1 - alpha) if weights else WeightedRanker(1.0)
+        hits = self.client.hybrid_search(self.names["passages"], requests, chosen, limit=limit)
+        return [hit["id"] for hit in hits[0]]
+
     def _search(
         self, data: list[Any], field_name: str, limit: int, params: dict[str, Any]
     ) -> dict[str, float]:
