@@ -24,14 +24,17 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-MAX_DIMENSION = 2**32 - 2
-"""Milvus accepts sparse dimensions 0 … 2**32 - 2."""
+NO_TERMS = 2**32 - 2
+"""The highest sparse dimension Milvus accepts; no term maps to it. A passage without BM25 terms
+is stored with a negligible weight there (Milvus refuses an empty sparse vector), which no
+query ever asks for."""
+NO_TERMS_WEIGHT = 1e-30
 
 
 def term_id(term: str) -> int:
-    """The sparse dimension of a term: a stable 32-bit hash, never ``2**32 - 1``."""
+    """The sparse dimension of a term: a stable 32-bit hash, below ``NO_TERMS``."""
     digest = hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest()
-    return int.from_bytes(digest, "little") % (MAX_DIMENSION + 1)
+    return int.from_bytes(digest, "little") % NO_TERMS
 
 
 def lucene_idf(df: int, n_docs: int) -> float:

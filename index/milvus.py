@@ -38,7 +38,7 @@ import numpy as np
 from index.config import IndexConfig
 from index.contract import ModelIdentity
 from index.errors import IndexMismatchError, IndexNotFoundError, IndexStoreError
-from index.lexical import passage_weights
+from index.lexical import NO_TERMS, NO_TERMS_WEIGHT, passage_weights
 from index.milvus_schema import (
     DOCUMENT_FIELDS,
     UNUSED_DIM,
@@ -251,7 +251,7 @@ class MilvusLocation:
         for start in range(0, len(gone), _CHUNK):
             expr = f"doc_id in {json.dumps(gone[start : start + _CHUNK])}"
             for row in scan(client, names["passages"], expr, ["length", "bm25"]):
-                df.subtract(int(k) for k in row["bm25"])
+                df.subtract(int(k) for k in row["bm25"] if int(k) != NO_TERMS)
                 passages -= 1
                 total_length -= int(row["length"])
         for info in pending.retired.values():
@@ -266,6 +266,7 @@ class MilvusLocation:
         for passage, vector, sentences, terms in new:
             weights = passage_weights(terms, avgdl, k1=k1, b=b)
             df.update(weights.keys())
+            weights = weights or {NO_TERMS: NO_TERMS_WEIGHT}
             passage_rows.append(
                 passage_row(
                     passage, added_in=this, vector=vector.tolist(), bm25=weights, length=len(terms)

@@ -24,7 +24,7 @@ from index.lexical import passage_weights, query_weights, sparse_dot
 from index.milvus import MilvusLocation
 from index.milvus_schema import MilvusAddress
 from index.milvus_store import MilvusStore
-from rag.analysis import ANALYSER
+from rag.analysis import ANALYSER, index_terms
 from rag.config import ChunkConfig
 from rag.embed import identity_of
 from rag.indexing import Indexer
@@ -294,3 +294,16 @@ def test_the_bundled_interview_is_answered_alike_from_milvus(default_rag, tmp_pa
         assert found.confidence == pytest.approx(expected.confidence, abs=1e-4)
         assert [c.to_dict() for c in found.citations] == [c.to_dict() for c in expected.citations]
         assert_verbatim(found, copy)
+
+
+def test_a_passage_without_bm25_terms_is_stored_and_found(milvus_rag: RAG) -> None:
+    assert index_terms("It is as it was.") == []  # stop words only
+    milvus_rag.index_texts({"stop-words.txt": "It is as it was."})
+    assert (
+        milvus_rag.search("It is as it was.", 1, mode="dense")[0].passage.source == "stop-words.txt"
+    )
+    assert all(
+        h.passage.source != "stop-words.txt" for h in milvus_rag.search("treaty", 3, mode="bm25")
+    )
+    milvus_rag.remove(["stop-words.txt"])
+    assert "stop-words.txt" not in {d.source for d in milvus_rag.documents()}
