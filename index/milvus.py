@@ -156,13 +156,19 @@ class MilvusLocation:
 
     def _meta(self) -> dict[str, Any] | None:
         with _errors(self.address):
-            if not self.client.has_collection(self.names["meta"]):
-                return None
-            if not self._loaded:  # a restarted Milvus holds its collections released
-                for name in self.names.values():
+            if not self._loaded:
+                if not self.client.has_collection(self.names["meta"]):
+                    return None
+                for name in self.names.values():  # a restarted Milvus holds them released
                     self.client.load_collection(name)
                 self._loaded = True
-            rows = self.client.get(self.names["meta"], ids=[META_ID], output_fields=["value"])
+            try:
+                rows = self.client.get(self.names["meta"], ids=[META_ID], output_fields=["value"])
+            except Exception:  # dropped since (a rebuild elsewhere): look again from the start
+                self._loaded = False
+                if not self.client.has_collection(self.names["meta"]):
+                    return None
+                raise
         return dict(rows[0]["value"]) if rows else None
 
     def _documents(self, expr: str) -> list[DocumentInfo]:

@@ -103,9 +103,9 @@ class MilvusStore:
     # ----------------------------------------------------------------- lookups
     def documents(self) -> list[Document]:
         """Every live document, in the order they were stored."""
-        self._fetch_texts([d for d in self._docs if d not in self._texts])
         infos = sorted(self._docs.values(), key=lambda d: d.seq)
-        stored = [self._document(d) for d in infos]
+        texts = self._fetch_texts([d.id for d in infos])
+        stored = [self._document(d, texts[d.id]) for d in infos]
         return stored + list(self.pending.documents.values())
 
     def document(self, doc_id: str) -> Document | None:
@@ -114,9 +114,7 @@ class MilvusStore:
         info = self._docs.get(doc_id)
         if info is None:
             return None
-        if doc_id not in self._texts:
-            self._fetch_texts([doc_id])
-        return self._document(info)
+        return self._document(info, self._fetch_texts([doc_id])[doc_id])
 
     def document_by_source(self, source: str) -> Document | None:
         found = next((d for d in self.pending.documents.values() if d.source == source), None)
@@ -279,7 +277,14 @@ class MilvusStore:
                 f"{self.identity.name} (dimension {self.identity.dimension})"
             )
         with self._lock:
-            self._retire({d.source for d in batch.documents})
+            retired = self._retire({d.source for d in batch.documents}, texts=False)
+            # a document stored with the same id has the same text: it stays as it is stored
+            # (rewriting its rows would hide them from readers until the save finishes)
+            same = {d.id for d in batch.documents if d.id in self.pending.retired}
+            for doc_id in same:
+                info = self.pending.retired.pop(doc_id)
+                self._docs[doc_id] = info
+                self._count += info.passages
             sentence_row = 0
             for passage, vector, terms in zip(
                 batch.passages, batch.vectors, batch.terms, strict=True
@@ -287,37 +292,40 @@ class MilvusStore:
                 n = len(passage.sentences)
                 sentences = batch.sentence_vectors[sentence_row : sentence_row + n]
                 sentence_row += n
-                self.pending.rows.setdefault(passage.doc_id, []).append(
-                    (passage, vector.astype(np.float32), sentences.astype(np.float32), terms)
-                )
-            for doc in batch.documents:
-                self.pending.retired.pop(doc.id, None)  # the same text again: nothing to retire
+                if passage.doc_id not in same:
+                    self.pending.rows.setdefault(passage.doc_id, []).append(
+                        (passage, vector.astype(np.float32), sentences.astype(np.float32), terms)
+                    )
+                    self._count += 1
+            added = [doc for doc in batch.documents if doc.id not in same]
+            for doc in added:
                 self.pending.documents[doc.id] = doc
                 self.pending.rows.setdefault(doc.id, [])
-            self._count += len(batch.passages)
-            self.revision += 1
+            if added or len(retired) > len(same):
+                self.revision += 1
 
     def remove(self, sources: Iterable[str]) -> list[Document]:
         """Retire every document stored from one of ``sources`` at the next save."""
         with self._lock:
-            gone = self._retire(set(sources))
+            gone = [d for d in self._retire(set(sources)) if d is not None]
             if gone:
                 self.revision += 1
             return gone
 
-    def _retire(self, sources: set[str]) -> list[Document]:
-        gone = []
+    def _retire(self, sources: set[str], *, texts: bool = True) -> list[Document | None]:
+        """Retire the documents of ``sources``; returns them (None for each stored one, unless
+        ``texts``: fetching a text costs a query)."""
+        gone: list[Document | None] = []
         for doc in [d for d in self.pending.documents.values() if d.source in sources]:
             del self.pending.documents[doc.id]
             self._count -= len(self.pending.rows.pop(doc.id, []))
             gone.append(doc)
         for info in [d for d in self._docs.values() if d.source in sources]:
-            document = self.document(info.id)
+            document = self.document(info.id) if texts else None
             del self._docs[info.id]
             self.pending.retired[info.id] = info
             self._count -= info.passages
-            if document is not None:
-                gone.append(document)
+            gone.append(document)
         return gone
 
     def saved(self, state: dict[str, Any], documents: Iterable[DocumentInfo]) -> None:
@@ -383,11 +391,15 @@ class MilvusStore:
         self._rows[row[0].id] = row
         return row
 
-    def _fetch_texts(self, doc_ids: list[str]) -> None:
-        if not doc_ids:
-            return
-        if sum(len(t) for t in self._texts.values()) > _TEXT_CACHE_CHARS:
+    def _fetch_texts(self, doc_ids: list[str]) -> dict[str, str]:
+        """The texts of these documents, from the cache or from Milvus (then cached)."""
+        texts = {d: t for d in doc_ids if (t := self._texts.get(d)) is not None}
+        missing = [d for d in doc_ids if d not in texts]
+        if not missing:
+            return texts
+        if sum(len(t) for t in list(self._texts.values())) > _TEXT_CACHE_CHARS:
             self._texts.clear()
+        doc_ids = missing
         parts: dict[str, list[tuple[int, str]]] = {d: [] for d in doc_ids}
         for start in range(0, len(doc_ids), 256):
             chunk = doc_ids[start : start + 256]
@@ -395,14 +407,15 @@ class MilvusStore:
             for row in self._scan(self.names["documents"], expr, ["doc_id", "part", "text"]):
                 parts[row["doc_id"]].append((int(row["part"]), row["text"]))
         for doc_id, found in parts.items():
-            self._texts[doc_id] = "".join(t for _, t in sorted(found))
+            texts[doc_id] = self._texts[doc_id] = "".join(t for _, t in sorted(found))
+        return texts
 
-    def _document(self, info: DocumentInfo) -> Document:
+    def _document(self, info: DocumentInfo, text: str) -> Document:
         return Document(
             id=info.id,
             source=info.source,
             title=info.title,
-            text=self._texts[info.id],
+            text=text,
             page_starts=info.page_starts,
             content_hash=info.content_hash,
         )

@@ -307,3 +307,14 @@ def test_a_passage_without_bm25_terms_is_stored_and_found(milvus_rag: RAG) -> No
     )
     milvus_rag.remove(["stop-words.txt"])
     assert "stop-words.txt" not in {d.source for d in milvus_rag.documents()}
+
+
+def test_adding_the_same_text_again_writes_nothing(milvus_rag: RAG) -> None:
+    stamp = milvus_rag.location.stamp()
+    milvus_rag.index_texts({"ad.txt": TEXTS["ad.txt"], "npt.txt": TEXTS["npt.txt"]})
+    assert milvus_rag.location.stamp() == stamp
+    milvus_rag.index_texts({"ad.txt": TEXTS["ad.txt"], "new.txt": "A new text."})
+    assert milvus_rag.location.stamp() != stamp
+    reopened = RAG(str(milvus_rag.location), embedder=milvus_rag.embedder)
+    assert sorted(d.source for d in reopened.documents()) == sorted([*TEXTS, "new.txt"])
+    assert len(reopened.passages()) == len(reopened.store)
