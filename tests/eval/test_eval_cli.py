@@ -220,3 +220,27 @@ def test_rag_eval_reaches_the_harness(tmp_path: Path, capsys) -> None:  # noqa: 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_a_milvus_store_gives_the_directory_stores_figures(
+    tmp_path: Path,
+    fake_embedder,
+    capsys,  # noqa: ANN001
+) -> None:
+    squad = write_squad(tmp_path / "tiny.json")
+    args = ["--dataset", str(squad), "--compare"]
+    assert _eval(args, fake_embedder, tmp_path / "dir", capsys)[0] == 0
+    store = f"milvus://{tmp_path}/eval.db"
+    code, _, err = _eval([*args, "--store", store], fake_embedder, tmp_path / "milvus", capsys)
+    assert code == 0, err
+    directory, milvus = _report(tmp_path / "dir"), _report(tmp_path / "milvus")
+    assert milvus["config"]["store"] == store
+    for mode, run in directory["runs"].items():
+        found = {k: v for k, v in milvus["runs"][mode].items() if not k.startswith("latency")}
+        assert found == {k: v for k, v in run.items() if not k.startswith("latency")}, mode
+    again = _eval([*args, "--store", store], fake_embedder, tmp_path / "again", capsys)
+    assert again[0] == 0 and _report(tmp_path / "again")["index"] == milvus["index"]  # replaced
+    code, _, err = _eval(
+        [*args, "--store", str(tmp_path / "x")], fake_embedder, tmp_path / "o", capsys
+    )
+    assert code == 1 and "milvus://" in err
