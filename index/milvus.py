@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import logging
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import Any
-
-import numpy as np
 
 from index.config import IndexConfig
 from index.contract import ModelIdentity
@@ -268,27 +267,27 @@ class MilvusLocation:
         total_length += sum(len(terms) for *_, terms in new)
         avgdl = total_length / passages if passages else 0.0
         k1, b = store.config.bm25_k1, store.config.bm25_b
-        passage_rows, sentence_rows = [], []
-        for passage, vector, sentences, terms in new:
-            weights = passage_weights(terms, avgdl, k1=k1, b=b)
-            df.update(weights.keys())
-            weights = weights or {NO_TERMS: NO_TERMS_WEIGHT}
-            passage_rows.append(
-                passage_row(
-                    passage, added_in=this, vector=vector.tolist(), bm25=weights, length=len(terms)
-                )
-            )
-            for position, sentence in enumerate(sentences):
-                sentence_rows.append(
-                    {
+
+        def passage_rows() -> Iterator[dict[str, Any]]:
+            for passage, vector, _, terms in new:
+                weights = passage_weights(terms, avgdl, k1=k1, b=b)
+                df.update(weights.keys())
+                weights = weights or {NO_TERMS: NO_TERMS_WEIGHT}
+                yield passage_row(passage, added_in=this, vector=vector.tolist(), bm25=weights,
+                                  length=len(terms))  # fmt: skip
+
+        def sentence_rows() -> Iterator[dict[str, Any]]:
+            for passage, _, sentences, _ in new:
+                for position, sentence in enumerate(sentences):
+                    yield {
                         "id": f"{passage.id}:{position}",
                         "added_in": this,
                         "doc_id": passage.doc_id,
                         "passage_id": passage.id,
                         "position": position,
-                        "vector": np.asarray(sentence, dtype=np.float32).tolist(),
+                        "vector": sentence.tolist(),
                     }
-                )
+
         seq = int(state.get("next_seq", 0))
         document_rows_: list[dict[str, Any]] = []
         infos = []
@@ -302,8 +301,8 @@ class MilvusLocation:
                 )
             )
             seq += 1
-        self._write(names["passages"], passage_rows)
-        self._write(names["sentences"], sentence_rows)
+        self._write(names["passages"], passage_rows())  # rows are made a chunk at a time: as
+        self._write(names["sentences"], sentence_rows())  # Python lists, vectors take 6x the room
         self._update_frequencies(df)
         self._write(names["documents"], document_rows_)
         expired = [d for d, entry in retired.items() if entry["at"] < now - GRACE_S]
@@ -335,9 +334,10 @@ class MilvusLocation:
         store.saved(state, infos)
         return revision
 
-    def _write(self, collection: str, rows: list[dict[str, Any]]) -> None:
-        for start in range(0, len(rows), _CHUNK):
-            self.client.upsert(collection, rows[start : start + _CHUNK])
+    def _write(self, collection: str, rows: Iterable[dict[str, Any]]) -> None:
+        rows = iter(rows)
+        while chunk := list(itertools.islice(rows, _CHUNK)):
+            self.client.upsert(collection, chunk)
 
     def _update_frequencies(self, delta: Counter[int]) -> None:
         ids = [i for i, d in delta.items() if d]
