@@ -303,6 +303,7 @@ def _rate(text: str) -> float:
 
 
 def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    from rag.errors import InvalidInputError
     from rag.pipeline import RAG
 
     source = open_index(args.source)
@@ -313,6 +314,8 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
         fusion=source.fusion,
         index_config=source.store.config,
     )
+    if str(target.location) == str(source.location):
+        raise InvalidInputError(f"{args.target} is the index being copied: name another place")
     copied = target.copy_from(source, show_progress=not args.no_progress)
     documents = len(target.documents())
     print(f"{terminal_safe(str(target.location))}: {documents} documents, {copied} passages "

@@ -343,6 +343,7 @@ def test_index_ask_and_migrate_with_a_milvus_store(tmp_path: Path, docs: Path) -
     directory = tmp_path / "copy"
     code, out = run("migrate", store, str(directory), "--no-progress")
     assert code == 0 and "3 documents" in out
+    assert run("migrate", store, store)[0] == 1  # the same index
     code, out = run("ask", "What did Russia and China present?", "--index-dir", str(directory),
                     "--json")  # fmt: skip
     assert json.loads(out)["citations"] == answer["citations"]
