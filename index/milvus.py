@@ -46,7 +46,7 @@ from index.milvus_schema import (
     document_rows,
     passage_row,
 )
-from index.milvus_store import DocumentInfo, MilvusStore, scan
+from index.milvus_store import DocumentInfo, MilvusStore, live_filter, scan
 
 logger = logging.getLogger(__name__)
 
@@ -124,17 +124,12 @@ class MilvusLocation:
                 f"(sha256 {running.sha256[:12]}…, dim {running.dimension}): rebuild it with "
                 f"`rag index --store {self.address} ...`"
             )
-        store = MilvusStore(
-            self.client,
-            self.names,
-            identity,
-            meta["settings"],
-            config or IndexConfig(**meta["config"]),
-            meta,
-            [],
-        )
         with _errors(self.address):
-            store._docs = {d.id: d for d in self._documents(store.live_filter())}
+            documents = self._documents(live_filter(meta))
+        config = config or IndexConfig(**meta["config"])
+        store = MilvusStore(
+            self.client, self.names, identity, meta["settings"], config, meta, documents
+        )
         return meta["revision"], store
 
     def new_store(

@@ -159,6 +159,8 @@ class MilvusStore:
             found = np.asarray([r["vector"] for r in rows], dtype=np.float32).reshape(
                 len(rows), self.identity.dimension
             )
+            if len(self._sentences) > _ROW_CACHE:
+                self._sentences.clear()
             self._sentences[passage_id] = found
         return found
 
@@ -182,9 +184,7 @@ class MilvusStore:
     # ------------------------------------------------------------------ search
     def live_filter(self) -> str:
         """Rows of finished saves whose document has not been retired."""
-        expr = f"added_in <= {int(self.state.get('saves', 0))}"
-        retired = sorted(self.state.get("retired", {}))
-        return expr + (f" and doc_id not in {json.dumps(retired)}" if retired else "")
+        return live_filter(self.state)
 
     def search(
         self, vector: np.ndarray | None, terms: Sequence[str] | None, depth: int
@@ -422,6 +422,14 @@ class MilvusStore:
 
     def _scan(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
         return scan(self.client, collection, expr, fields)
+
+
+def live_filter(state: dict[str, Any]) -> str:
+    """The filter of rows a save (its meta ``state``) shows: rows of finished saves whose
+    document it has not retired."""
+    expr = f"added_in <= {int(state.get('saves', 0))}"
+    retired = sorted(state.get("retired", {}))
+    return expr + (f" and doc_id not in {json.dumps(retired)}" if retired else "")
 
 
 def scan(client: Any, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
