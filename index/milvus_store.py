@@ -140,7 +140,8 @@ class MilvusStore:
             return [p for p, *_ in self.pending.rows[doc_id]]
         if doc_id not in self._docs:
             return []
-        rows = self._scan(self.names["passages"], f"doc_id == {json.dumps(doc_id)}", PASSAGE_FIELDS)
+        expr = f"{self.live_filter()} and doc_id == {json.dumps(doc_id)}"
+        rows = self._scan(self.names["passages"], expr, PASSAGE_FIELDS)
         return sorted((passage_from_row(r) for r in rows), key=lambda p: p.start)
 
     def passage_vector(self, passage_id: str) -> np.ndarray:
