@@ -2,17 +2,21 @@
 directory (``index.directory.IndexDirectory``): ``exists``, ``stamp``, ``load``, ``writing``,
 ``save``.
 
-A save writes in an order that keeps every reader's view whole:
+Rows are never overwritten: each is written by one save, tagged with its number (``added_in``)
+and keyed ``<id>@<save>``. A save:
 
-1. rows left by a save that failed (``added_in`` above the last finished save) are deleted;
-2. the new passages, sentences, term frequencies and documents are written, tagged with this
-   save's number, which readers do not see yet;
-3. the meta row is replaced: the save counter, the statistics, the documents retired by this
-   save. This one row write is the moment the save becomes visible.
+1. deletes rows left by a save that failed (``added_in`` above the last finished save), and the
+   rows of documents retired more than ``GRACE_S`` seconds ago;
+2. writes the new passages, sentences, documents, term counts, and the documents it retires
+   (``NAME_retired``), all tagged with its number, which no reader shows yet;
+3. replaces the one meta row (the save counter, statistics): the moment the save is visible.
 
-Retired documents stay stored for ``GRACE_S`` seconds, so that a reader still searching the
-previous save finds everything it expects; the first save after that deletes them. Readers filter
-by the save counter and the retired list, so they never see half a save.
+A reader shows the rows of saves up to its own, less those of documents retired since they were
+written (``index.milvus_store.View``), so it never sees half a save, and the rows it shows stay
+for ``GRACE_S`` seconds after a later save retires them. A save that replaces the whole index
+(``fresh``: a migration, ``rag eval --store``) starts a new epoch instead: rows of earlier saves
+stop showing when it finishes. Only a different model (another vector dimension) drops and
+recreates the collections.
 
 Writers are serialised by a file lock in the address's local folder: on one machine, processes
 and threads take turns. Writers on several machines against one server must take turns
@@ -24,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import itertools
-import json
 import logging
 import threading
 import time
@@ -42,21 +45,27 @@ from index.milvus_schema import (
     DOCUMENT_FIELDS,
     UNUSED_DIM,
     MilvusAddress,
+    TranslatingClient,
     create_collections,
     document_rows,
     passage_row,
+    row_key,
+    translate_errors,
 )
-from index.milvus_store import DocumentInfo, MilvusStore, live_filter, scan
+from index.milvus_store import DocumentInfo, MilvusStore, Pending, View, quoted, scan
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: rows versioned by save (keys ``<id>@<save>``), retired documents in their own collection."""
 GRACE_S = 60.0
-"""How long a retired document's rows outlive the save that retired it."""
+"""How long rows a save retires stay for readers of the saves before it."""
 META_ID = "index"
 WRITE_LOCK = ".write.lock"
+VERSIONED = ("passages", "sentences", "documents", "terms", "retired")
 _CHUNK = 256
 """Rows per insert or upsert request."""
+_UNUSED = [0.0] * UNUSED_DIM
 
 
 class MilvusLocation:
@@ -81,6 +90,7 @@ class MilvusLocation:
 
     @property
     def client(self) -> Any:
+        """The ``MilvusClient`` (every failure an ``IndexStoreError``), connected on first use."""
         with self._connecting:
             if self._client is None:
                 self._client = _connect(self.address)
@@ -124,11 +134,11 @@ class MilvusLocation:
                 f"(sha256 {running.sha256[:12]}…, dim {running.dimension}): rebuild it with "
                 f"`rag index --store {self.address} ...`"
             )
-        with _errors(self.address):
-            documents = self._documents(live_filter(meta))
+        view = self._view(meta)
+        documents = self._documents(view.live())
         config = config or IndexConfig(**meta["config"])
         store = MilvusStore(
-            self.client, self.names, identity, meta["settings"], config, meta, documents
+            self.client, self.names, identity, meta["settings"], config, meta, view, documents
         )
         return meta["revision"], store
 
@@ -136,34 +146,38 @@ class MilvusLocation:
         self, identity: ModelIdentity, settings: dict[str, Any], config: IndexConfig | None
     ) -> MilvusStore:
         """An empty index; saving it replaces whatever the address holds."""
-        state = {"saves": (self._meta() or {}).get("saves", 0)}
+        meta = self._meta() or {}
+        view = View(int(meta.get("saves", 0)), int(meta.get("epoch", 0)))
+        config = config or IndexConfig()
         return MilvusStore(
-            self.client,
-            self.names,
-            identity,
-            settings,
-            config or IndexConfig(),
-            state,
-            [],
-            fresh=True,
+            self.client, self.names, identity, settings, config, meta, view, [], fresh=True
         )
 
     def _meta(self) -> dict[str, Any] | None:
-        with _errors(self.address):
-            if not self._loaded:
-                if not self.client.has_collection(self.names["meta"]):
-                    return None
-                for name in self.names.values():  # a restarted Milvus holds them released
-                    self.client.load_collection(name)
-                self._loaded = True
-            try:
-                rows = self.client.get(self.names["meta"], ids=[META_ID], output_fields=["value"])
-            except Exception:  # dropped since (a rebuild elsewhere): look again from the start
-                self._loaded = False
-                if not self.client.has_collection(self.names["meta"]):
-                    return None
-                raise
+        client = self.client
+        if not self._loaded:
+            if not client.has_collection(self.names["meta"]):
+                return None
+            for name in self.names.values():  # a restarted Milvus holds them released
+                if client.has_collection(name):
+                    client.load_collection(name)
+            self._loaded = True
+        try:
+            rows = client.get(self.names["meta"], ids=[META_ID], output_fields=["value"])
+        except IndexStoreError:  # dropped since (a rebuild elsewhere): look again from the start
+            self._loaded = False
+            if not client.has_collection(self.names["meta"]):
+                return None
+            raise
         return dict(rows[0]["value"]) if rows else None
+
+    def _view(self, meta: dict[str, Any]) -> View:
+        view = View(int(meta["saves"]), int(meta.get("epoch", 0)))
+        retired: dict[int, list[str]] = {}
+        fields = ["doc_id", "added_in"]
+        for row in scan(self.client, self.names["retired"], view.versions(), fields):
+            retired.setdefault(int(row["added_in"]), []).append(row["doc_id"])
+        return View(view.saves, view.epoch, {save: tuple(ids) for save, ids in retired.items()})
 
     def _documents(self, expr: str) -> list[DocumentInfo]:
         parts: dict[str, list[dict[str, Any]]] = {}
@@ -221,52 +235,141 @@ class MilvusLocation:
             IndexStoreError: Milvus refused a write; readers still see the previous save, and
                 the next save deletes what this one wrote.
         """
-        with _errors(self.address):
-            return self._save(store)
+        with translate_errors(self.address):
+            return _Save(self, store).run()
 
-    def _save(self, store: MilvusStore) -> str:
-        pending, names, client = store.pending, self.names, self.client
-        state = dict(store.state)
-        if pending.fresh:
-            for name in names.values():
-                if client.has_collection(name):
-                    client.drop_collection(name)
-            create_collections(
-                client,
-                names,
-                store.identity.dimension,
-                {"M": store.config.hnsw_m, "efConstruction": store.config.hnsw_ef_construction},
-            )
-            state = {"saves": state.get("saves", 0), "passages": 0, "total_length": 0}
-        saves = int(state.get("saves", 0))
-        this = saves + 1
-        for key in ("passages", "sentences", "documents"):
-            client.delete(names[key], filter=f"added_in > {saves}")
-        retired = dict(state.get("retired", {}))
-        now = time.time()
 
-        df: Counter[int] = Counter()
-        passages, total_length = int(state.get("passages", 0)), int(state.get("total_length", 0))
-        gone = [d.id for d in pending.retired.values()]
-        for start in range(0, len(gone), _CHUNK):
-            expr = f"doc_id in {json.dumps(gone[start : start + _CHUNK])}"
-            for row in scan(client, names["passages"], expr, ["length", "bm25"]):
-                df.subtract(int(k) for k in row["bm25"] if int(k) != NO_TERMS)
-                passages -= 1
-                total_length -= int(row["length"])
-        for info in pending.retired.values():
-            retired[info.id] = {"at": now, "passages": info.passages}
+class _Save:
+    """One save of a store's pending changes (``MilvusLocation.save``)."""
 
+    def __init__(self, location: MilvusLocation, store: MilvusStore) -> None:
+        self.client, self.names = location.client, location.names
+        self.store, self.pending = store, store.pending
+        self.state = dict(store.state)
+        self.view = store.view
+        self.this = store.view.saves + 1
+        self.now = time.time()
+        self.df: Counter[int] = Counter()
+
+    def run(self) -> str:
+        store, pending, this = self.store, self.pending, self.this
         new = [r for rows in pending.rows.values() for r in rows]
+        rebuild = pending.fresh and self._must_rebuild()
+        if rebuild:
+            self._create(len(new))
+        for key in VERSIONED:
+            self.client.delete(self.names[key], filter=f"added_in > {self.view.saves}")
+        retired = {} if rebuild else self._collect_garbage()
+        if pending.fresh:
+            retired = {}  # the new epoch shows none of the rows before it
+        epoch = this if pending.fresh else self.view.epoch
+        if pending.fresh:
+            passages, total_length = 0, 0
+        else:
+            passages, total_length = self._retire(pending)
+            if pending.retired:
+                retired[this] = tuple(pending.retired)
         passages += len(new)
         total_length += sum(len(terms) for *_, terms in new)
         avgdl = total_length / passages if passages else 0.0
-        k1, b = store.config.bm25_k1, store.config.bm25_b
+        infos = self._write_rows(new, avgdl)
+        self._write_frequencies(fresh=pending.fresh)
+
+        revision = uuid.uuid4().hex[:16]
+        self.state.update(
+            schema_version=SCHEMA_VERSION,
+            model=asdict(store.identity),
+            settings=store.settings,
+            config=asdict(store.config),
+            revision=revision,
+            saves=this,
+            epoch=epoch,
+            passages=passages,
+            total_length=total_length,
+            avgdl=avgdl,
+            saved_at=self.now,
+        )
+        if pending.fresh and not rebuild:
+            self.state["epoch_at"] = self.now  # rows before it are deleted after the grace
+        meta = {"id": META_ID, "value": self.state, "unused": _UNUSED}
+        self.client.upsert(self.names["meta"], [meta])
+        store.saved(self.state, View(this, epoch, retired), infos)
+        return revision
+
+    def _must_rebuild(self) -> bool:
+        """Whether the collections must be made anew: none yet, another vector dimension or
+        an older schema."""
+        model = self.state.get("model") or {}
+        return (
+            not all(self.client.has_collection(n) for n in self.names.values())
+            or model.get("dimension") != self.store.identity.dimension
+            or self.state.get("schema_version") != SCHEMA_VERSION
+        )
+
+    def _create(self, passages: int) -> None:
+        for name in self.names.values():
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+        config = self.store.config
+        if passages <= config.exact_max:
+            dense = {"index_type": "FLAT", "params": {}}
+        else:
+            params = {"M": config.hnsw_m, "efConstruction": config.hnsw_ef_construction}
+            dense = {"index_type": "HNSW", "params": params}
+        create_collections(self.client, self.names, self.store.identity.dimension, dense)
+        self.state = {"saves": self.view.saves, "index_type": dense["index_type"]}
+
+    def _collect_garbage(self) -> dict[int, tuple[str, ...]]:
+        """Delete the rows of documents retired, and of an epoch ended, more than ``GRACE_S``
+        ago; returns the retirements readers of the new save still need."""
+        cutoff = self.now - GRACE_S
+        expired: dict[int, list[tuple[str, str]]] = {}
+        expr = f"{self.view.versions()} and at < {cutoff}"
+        for row in scan(self.client, self.names["retired"], expr, ["id", "doc_id", "added_in"]):
+            expired.setdefault(int(row["added_in"]), []).append((row["id"], row["doc_id"]))
+        for save, rows in expired.items():
+            for chunk in _chunks([doc_id for _, doc_id in rows], _CHUNK):
+                for key in ("passages", "sentences", "documents"):
+                    expr = f"added_in < {save} and doc_id in {quoted(chunk)}"
+                    self.client.delete(self.names[key], filter=expr)
+            for chunk in _chunks([key for key, _ in rows], _CHUNK):
+                self.client.delete(self.names["retired"], ids=chunk)
+        epoch_at = self.state.get("epoch_at")
+        if epoch_at is not None and epoch_at < cutoff:
+            for key in VERSIONED:
+                self.client.delete(self.names[key], filter=f"added_in < {self.view.epoch}")
+            self.state["epoch_at"] = None
+        gone = {doc_id for rows in expired.values() for _, doc_id in rows}
+        kept = {}
+        for save, ids in self.view.retired.items():
+            if save not in expired and (still := tuple(i for i in ids if i not in gone)):
+                kept[save] = still
+        return kept
+
+    def _retire(self, pending: Pending) -> tuple[int, int]:
+        """Record the documents this save retires, and take their passages out of the
+        statistics; returns the passages and terms left."""
+        passages = int(self.state.get("passages", 0))
+        total_length = int(self.state.get("total_length", 0))
+        gone = list(pending.retired)
+        for chunk in _chunks(gone, _CHUNK):
+            expr = f"{self.view.live()} and doc_id in {quoted(chunk)}"
+            for row in scan(self.client, self.names["passages"], expr, ["length", "bm25"]):
+                self.df.subtract(int(k) for k in row["bm25"] if int(k) != NO_TERMS)
+                passages -= 1
+                total_length -= int(row["length"])
+        rows = ({"id": row_key(doc_id, self.this), "added_in": self.this, "doc_id": doc_id,
+                 "at": self.now, "unused": _UNUSED} for doc_id in gone)  # fmt: skip
+        self._write("retired", rows)
+        return passages, total_length
+
+    def _write_rows(self, new: list[Any], avgdl: float) -> list[DocumentInfo]:
+        this, config = self.this, self.store.config
 
         def passage_rows() -> Iterator[dict[str, Any]]:
             for passage, vector, _, terms in new:
-                weights = passage_weights(terms, avgdl, k1=k1, b=b)
-                df.update(weights.keys())
+                weights = passage_weights(terms, avgdl, k1=config.bm25_k1, b=config.bm25_b)
+                self.df.update(weights.keys())
                 weights = weights or {NO_TERMS: NO_TERMS_WEIGHT}
                 yield passage_row(passage, added_in=this, vector=vector.tolist(), bm25=weights,
                                   length=len(terms))  # fmt: skip
@@ -275,7 +378,7 @@ class MilvusLocation:
             for passage, _, sentences, _ in new:
                 for position, sentence in enumerate(sentences):
                     yield {
-                        "id": f"{passage.id}:{position}",
+                        "id": row_key(passage.id, this, position),
                         "added_in": this,
                         "doc_id": passage.doc_id,
                         "passage_id": passage.id,
@@ -283,75 +386,54 @@ class MilvusLocation:
                         "vector": sentence.tolist(),
                     }
 
-        seq = int(state.get("next_seq", 0))
-        document_rows_: list[dict[str, Any]] = []
-        infos = []
-        for doc in pending.documents.values():
-            retired.pop(doc.id, None)
-            n = len(pending.rows.get(doc.id, []))
-            document_rows_.extend(document_rows(doc, added_in=this, seq=seq, passages=n))
-            infos.append(
-                DocumentInfo(
-                    doc.id, doc.source, doc.title, doc.page_starts, doc.content_hash, seq, n
-                )
-            )
+        # rows are made a chunk at a time: as Python lists, vectors take six times the room
+        self._write("passages", passage_rows())
+        self._write("sentences", sentence_rows())
+        seq = int(self.state.get("next_seq", 0))
+        documents, infos = [], []
+        for doc in self.pending.documents.values():
+            n = len(self.pending.rows.get(doc.id, []))
+            documents.extend(document_rows(doc, added_in=this, seq=seq, passages=n))
+            infos.append(DocumentInfo(doc.id, doc.source, doc.title, doc.page_starts,
+                                      doc.content_hash, seq, n))  # fmt: skip
             seq += 1
-        self._write(names["passages"], passage_rows())  # rows are made a chunk at a time: as
-        self._write(names["sentences"], sentence_rows())  # Python lists, vectors take 6x the room
-        self._update_frequencies(df)
-        self._write(names["documents"], document_rows_)
-        expired = [d for d, entry in retired.items() if entry["at"] < now - GRACE_S]
-        for start in range(0, len(expired), _CHUNK):
-            expr = f"doc_id in {json.dumps(expired[start : start + _CHUNK])}"
-            for key in ("passages", "sentences", "documents"):
-                client.delete(names[key], filter=expr)
-        for doc_id in expired:
-            del retired[doc_id]
+        self._write("documents", documents)
+        self.state["next_seq"] = seq
+        return infos
 
-        revision = uuid.uuid4().hex[:16]
-        state.update(
-            schema_version=SCHEMA_VERSION,
-            model=asdict(store.identity),
-            settings=store.settings,
-            config=asdict(store.config),
-            revision=revision,
-            saves=this,
-            passages=passages,
-            total_length=total_length,
-            avgdl=avgdl,
-            retired=retired,
-            next_seq=seq,
-            saved_at=now,
-        )
-        client.upsert(
-            names["meta"], [{"id": META_ID, "value": state, "unused": [0.0] * UNUSED_DIM}]
-        )
-        store.saved(state, infos)
-        return revision
+    def _write_frequencies(self, *, fresh: bool) -> None:
+        """Write each changed term's new count as this save's version of it (a reader takes
+        the latest version up to its save), and delete versions no reader needs any more."""
+        ids = sorted(i for i, d in self.df.items() if d)
+        for chunk in _chunks(ids, 4096):
+            versions: dict[int, list[tuple[int, str, int]]] = {}
+            if not fresh:
+                expr = f"{self.view.versions()} and term in {chunk}"
+                fields = ["id", "term", "df", "added_in"]
+                for row in scan(self.client, self.names["terms"], expr, fields):
+                    entry = (int(row["added_in"]), row["id"], int(row["df"]))
+                    versions.setdefault(int(row["term"]), []).append(entry)
+            rows, superseded = [], []
+            for term in chunk:
+                found = sorted(versions.get(term, []))
+                current = found[-1][2] if found else 0
+                rows.append({"id": row_key(str(term), self.this), "added_in": self.this,
+                             "term": term, "df": max(0, current + self.df[term]),
+                             "unused": _UNUSED})  # fmt: skip
+                superseded += [key for _, key, _ in found[:-1]]  # older than the live version
+            self._write("terms", rows)
+            if superseded:
+                self.client.delete(self.names["terms"], ids=superseded)
 
-    def _write(self, collection: str, rows: Iterable[dict[str, Any]]) -> None:
+    def _write(self, key: str, rows: Iterable[dict[str, Any]]) -> None:
         rows = iter(rows)
         while chunk := list(itertools.islice(rows, _CHUNK)):
-            self.client.upsert(collection, chunk)
+            self.client.upsert(self.names[key], chunk)
 
-    def _update_frequencies(self, delta: Counter[int]) -> None:
-        ids = [i for i, d in delta.items() if d]
-        rows, gone = [], []
-        for start in range(0, len(ids), 4096):
-            chunk = ids[start : start + 4096]
-            old = {
-                int(r["id"]): int(r["df"])
-                for r in self.client.get(self.names["terms"], ids=chunk, output_fields=["df"])
-            }
-            for i in chunk:
-                df = old.get(i, 0) + delta[i]
-                if df > 0:
-                    rows.append({"id": i, "df": df, "unused": [0.0] * UNUSED_DIM})
-                elif i in old:
-                    gone.append(i)
-        self._write(self.names["terms"], rows)
-        if gone:
-            self.client.delete(self.names["terms"], ids=gone)
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _connect(address: MilvusAddress) -> Any:
@@ -367,28 +449,9 @@ def _connect(address: MilvusAddress) -> Any:
     # what failed in one line
     for name in ("pymilvus", "milvus_lite", "grpc._server"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    with _errors(address):
-        # a local Milvus Lite server answers keepalive pings on an idle connection (while the
-        # model encodes) with GOAWAY "too_many_pings": ping only while a call is in flight
-        options = {"grpc.keepalive_permit_without_calls": False} if address.lite else {}
-        return MilvusClient(uri=address.uri, timeout=15, grpc_options=options)
-
-
-@contextlib.contextmanager
-def _errors(address: MilvusAddress) -> Iterator[None]:
-    """Milvus's failures as ``IndexStoreError``: one line the CLI and the chat can show."""
-    try:
-        yield
-    except IndexStoreError:
-        raise
-    except Exception as e:  # pymilvus raises MilvusException, gRPC and Milvus Lite errors
-        if type(e).__module__.split(".")[0] not in ("pymilvus", "milvus_lite", "grpc"):
-            raise
-        message = getattr(e, "message", None) or str(e)
-        hint = ""
-        if address.lite and ("lock" in message.lower() or "open local milvus" in message.lower()):
-            hint = (
-                " (a Milvus Lite file is used by one process at a time: to share it, run "
-                "`milvus-lite server --data-dir DIR --port 19530` and use milvus://127.0.0.1:19530/NAME)"
-            )
-        raise IndexStoreError(f"Milvus at {address} failed: {message}{hint}") from e
+    # a local Milvus Lite server answers keepalive pings on an idle connection (while the
+    # model encodes) with GOAWAY "too_many_pings": ping only while a call is in flight
+    options = {"grpc.keepalive_permit_without_calls": False} if address.lite else {}
+    with translate_errors(address):
+        client = MilvusClient(uri=address.uri, timeout=15, grpc_options=options)
+    return TranslatingClient(client, address)

@@ -1,29 +1,33 @@
 """Where a Milvus index lives (``milvus://`` addresses) and the collections that hold it.
 
-An index named ``NAME`` is five collections:
+An index named ``NAME`` is six collections:
 
     NAME             one row per passage: ids, source, title, page, offsets, text, sentence
                      offsets, the dense vector and the BM25 sparse vector (``index.lexical``)
     NAME_sentences   one row per sentence: its passage and its dense vector
     NAME_documents   one row per 16,000 characters of a document's text, with its metadata
     NAME_terms       BM25 document frequencies, by sparse dimension
-    NAME_meta        one row: model, settings, statistics, the save counter, retired documents
+    NAME_retired     documents replaced or removed, by the save that retired them
+    NAME_meta        one row: model, settings, statistics, the save counter
 
-Every collection but the passages carries a two-dimensional ``unused`` vector: Milvus wants one
-vector field in each collection. Rows carry ``added_in``, the save that wrote them; readers only
-see rows of saves that finished (``index.milvus``).
+Rows are versioned: each carries ``added_in``, the save that wrote it, and its primary key ends
+in ``@<save>``, so a save never overwrites a row another save's readers use (``index.milvus``).
+Every collection but the passages and sentences carries a two-dimensional ``unused`` vector:
+Milvus wants a vector field in each collection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from index.errors import InvalidInputError
+from index.errors import IndexStoreError, InvalidInputError
 from index.records import Document, Passage
 
 SCHEME = "milvus"
@@ -100,6 +104,7 @@ class MilvusAddress:
             "sentences": f"{base}_sentences",
             "documents": f"{base}_documents",
             "terms": f"{base}_terms",
+            "retired": f"{base}_retired",
             "meta": f"{base}_meta",
         }
 
@@ -113,19 +118,60 @@ def _name(name: str, text: str) -> str:
     return name
 
 
+@contextlib.contextmanager
+def translate_errors(address: MilvusAddress) -> Iterator[None]:
+    """Milvus's failures as ``IndexStoreError``: one line the CLI and the chat can show."""
+    try:
+        yield
+    except IndexStoreError:
+        raise
+    except Exception as e:  # pymilvus raises MilvusException, gRPC and Milvus Lite errors
+        if type(e).__module__.split(".")[0] not in ("pymilvus", "milvus_lite", "grpc"):
+            raise
+        message = " ".join(str(getattr(e, "message", None) or e).split())
+        hint = ""
+        if address.lite and ("lock" in message.lower() or "open local milvus" in message.lower()):
+            hint = (
+                " (a Milvus Lite file is used by one process at a time: to share it, run "
+                "`milvus-lite server --data-dir DIR --port 19530` and use "
+                "milvus://127.0.0.1:19530/NAME)"
+            )
+        raise IndexStoreError(f"Milvus at {address} failed: {message}{hint}") from e
+
+
+class TranslatingClient:
+    """A ``MilvusClient`` whose every call raises ``IndexStoreError`` on a Milvus failure."""
+
+    def __init__(self, client: Any, address: MilvusAddress) -> None:
+        self._client = client
+        self.address = address
+
+    def errors(self) -> contextlib.AbstractContextManager[None]:
+        return translate_errors(self.address)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with translate_errors(self.address):
+                return attribute(*args, **kwargs)
+
+        return call
+
+
 def create_collections(
-    client: Any, names: dict[str, str], dimension: int, hnsw: dict[str, int]
+    client: Any, names: dict[str, str], dimension: int, dense_index: dict[str, Any]
 ) -> None:
-    """Create the five collections of an index with their vector indexes."""
+    """Create the six collections of an index; ``dense_index`` is the passages' vector index
+    (``index_type`` FLAT or HNSW, and its ``params``)."""
     from pymilvus import DataType, MilvusClient
 
-    def schema(key: str, *, key_type: Any = DataType.VARCHAR) -> Any:
+    def schema(key: str) -> Any:
         s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        if key_type == DataType.VARCHAR:
-            s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=256)
-        else:
-            s.add_field("id", key_type, is_primary=True)
-        if key not in ("terms", "meta"):
+        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_VARCHAR)
+        if key != "meta":
             s.add_field("added_in", DataType.INT64)
         return s
 
@@ -134,7 +180,7 @@ def create_collections(
             s.add_field(name, DataType.VARCHAR, max_length=MAX_VARCHAR)
 
     passages = schema("passages")
-    text(passages, "doc_id", "source", "title", "text")
+    text(passages, "passage_id", "doc_id", "source", "title", "text")
     for name in ("start", "end", "page", "length"):
         passages.add_field(name, DataType.INT64)
     passages.add_field("sentences", DataType.JSON)
@@ -152,31 +198,25 @@ def create_collections(
         documents.add_field(name, DataType.INT64)
     documents.add_field("page_starts", DataType.JSON)
 
-    terms = schema("terms", key_type=DataType.INT64)
+    terms = schema("terms")
+    terms.add_field("term", DataType.INT64)
     terms.add_field("df", DataType.INT64)
+    retired = schema("retired")
+    text(retired, "doc_id")
+    retired.add_field("at", DataType.DOUBLE)
     meta = schema("meta")
     meta.add_field("value", DataType.JSON)
-    for s in (documents, terms, meta):
+    for s in (documents, terms, retired, meta):
         s.add_field("unused", DataType.FLOAT_VECTOR, dim=UNUSED_DIM)
 
-    for key, s in (
-        ("passages", passages),
-        ("sentences", sentences),
-        ("documents", documents),
-        ("terms", terms),
-        ("meta", meta),
-    ):
+    collections = {"passages": passages, "sentences": sentences, "documents": documents,
+                   "terms": terms, "retired": retired, "meta": meta}  # fmt: skip
+    for key, s in collections.items():
         params = client.prepare_index_params()
         if key == "passages":
-            params.add_index(
-                field_name="vector",
-                index_type="HNSW",
-                metric_type="IP",
-                params={"M": hnsw["M"], "efConstruction": hnsw["efConstruction"]},
-            )
-            params.add_index(
-                field_name="bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="IP"
-            )
+            params.add_index(field_name="vector", metric_type="IP", **dense_index)
+            sparse = {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "IP"}
+            params.add_index(field_name="bm25", **sparse)
         elif key == "sentences":
             params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
         else:
@@ -186,8 +226,14 @@ def create_collections(
         client.load_collection(names[key])
 
 
+def row_key(name: str, save: int, part: int | None = None) -> str:
+    """A row's primary key: what it is, the save that wrote it, and its part."""
+    return f"{name}@{save}" if part is None else f"{name}@{save}:{part}"
+
+
 # ----------------------------------------------------------------------- rows
-PASSAGE_FIELDS = ["id", "doc_id", "source", "title", "text", "start", "end", "page", "sentences"]
+PASSAGE_FIELDS = ["passage_id", "doc_id", "source", "title", "text", "start", "end", "page",
+                  "sentences"]  # fmt: skip
 DOCUMENT_FIELDS = ["doc_id", "part", "parts", "seq", "source", "title", "content_hash",
                    "passages", "page_starts"]  # fmt: skip
 
@@ -196,8 +242,9 @@ def passage_row(
     p: Passage, *, added_in: int, vector: Any, bm25: dict[int, float], length: int
 ) -> dict[str, Any]:
     return {
-        "id": p.id,
+        "id": row_key(p.id, added_in),
         "added_in": added_in,
+        "passage_id": p.id,
         "doc_id": p.doc_id,
         "source": p.source,
         "title": p.title,
@@ -214,7 +261,7 @@ def passage_row(
 
 def passage_from_row(row: dict[str, Any]) -> Passage:
     return Passage(
-        id=row["id"],
+        id=row["passage_id"],
         doc_id=row["doc_id"],
         source=row["source"],
         title=row["title"],
@@ -236,7 +283,7 @@ def document_rows(doc: Document, *, added_in: int, seq: int, passages: int) -> l
         hi = (part + 1) * PART_CHARS if part < parts - 1 else len(doc.text) + 1
         rows.append(
             {
-                "id": f"{doc.id}:{part}",
+                "id": row_key(doc.id, added_in, part),
                 "added_in": added_in,
                 "doc_id": doc.id,
                 "part": part,

@@ -33,6 +33,33 @@ _TEXT_CACHE_CHARS = 64_000_000
 
 
 @dataclass(frozen=True)
+class View:
+    """Which rows one save shows: those written by saves ``epoch`` … ``saves``, less the rows
+    of documents retired since they were written (``retired``: retiring save -> document ids).
+    ``epoch`` is the save that last replaced the whole index."""
+
+    saves: int = 0
+    epoch: int = 0
+    retired: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def versions(self) -> str:
+        """The filter of rows this save shows, for rows without a document (term counts)."""
+        return f"added_in >= {self.epoch} and added_in <= {self.saves}"
+
+    def live(self) -> str:
+        """The filter of rows this save shows."""
+        expr = self.versions()
+        for save, ids in sorted(self.retired.items()):
+            expr += f" and not (added_in < {save} and doc_id in {quoted(ids)})"
+        return expr
+
+
+def quoted(values: Iterable[str]) -> str:
+    """A list of strings as a Milvus filter literal."""
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
 class DocumentInfo:
     """A stored document without its text (read for every live document at load)."""
 
@@ -65,7 +92,8 @@ class MilvusStore:
         client: A ``pymilvus.MilvusClient``.
         names: The index's collection names (``MilvusAddress.names``).
         identity, settings, config: As recorded with the index.
-        state: The meta row's statistics (``saves``, ``passages``, ``total_length``, ``retired``).
+        state: The meta row (statistics, settings, the save counter).
+        view: Which rows this save shows.
         documents: The live documents.
     """
 
@@ -77,6 +105,7 @@ class MilvusStore:
         settings: dict[str, Any],
         config: IndexConfig,
         state: dict[str, Any],
+        view: View,
         documents: Iterable[DocumentInfo],
         *,
         fresh: bool = False,
@@ -87,6 +116,7 @@ class MilvusStore:
         self.settings = dict(settings)
         self.config = config
         self.state = state
+        self.view = view
         self.revision = 0
         self.pending = Pending(fresh=fresh)
         self._docs = {d.id: d for d in documents}
@@ -127,7 +157,7 @@ class MilvusStore:
         """Every live passage: documents in the order they were stored, each in reading order."""
         found = [
             passage_from_row(row)
-            for row in self._scan(self.names["passages"], self.live_filter(), PASSAGE_FIELDS)
+            for row in self._scan(self.names["passages"], self.view.live(), PASSAGE_FIELDS)
         ]
         found.sort(key=self._order)
         return found + [p for rows in self.pending.rows.values() for p, *_ in rows]
@@ -140,7 +170,7 @@ class MilvusStore:
             return [p for p, *_ in self.pending.rows[doc_id]]
         if doc_id not in self._docs:
             return []
-        expr = f"{self.live_filter()} and doc_id == {json.dumps(doc_id)}"
+        expr = f"{self.view.live()} and doc_id == {quoted([doc_id])[1:-1]}"
         rows = self._scan(self.names["passages"], expr, PASSAGE_FIELDS)
         return sorted((passage_from_row(r) for r in rows), key=lambda p: p.start)
 
@@ -152,7 +182,7 @@ class MilvusStore:
         if found is None:
             rows = self.client.query(
                 self.names["sentences"],
-                filter=f"passage_id == {json.dumps(passage_id)}",
+                filter=f"{self.view.live()} and passage_id == {quoted([passage_id])[1:-1]}",
                 output_fields=["position", "vector"],
                 limit=MAX_LIMIT,
             )
@@ -166,26 +196,27 @@ class MilvusStore:
         return found
 
     def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
-        terms = list(dict.fromkeys(terms))
-        ids = {t: term_id(t) for t in terms}
-        rows = (
-            self.client.get(
-                self.names["terms"], ids=sorted(set(ids.values())), output_fields=["df"]
-            )
-            if ids
-            else []
-        )
-        df = {int(r["id"]): int(r["df"]) for r in rows}
+        ids = {t: term_id(t) for t in dict.fromkeys(terms)}
+        df = self.frequencies(sorted(set(ids.values())))
         return {t: df.get(i, 0) for t, i in ids.items()}
+
+    def frequencies(self, term_ids: Sequence[int]) -> dict[int, int]:
+        """Document frequencies by sparse dimension, as of this save (the latest count each
+        term has in it; 0 when it has none)."""
+        latest: dict[int, tuple[int, int]] = {}
+        for start in range(0, len(term_ids), 4096):
+            expr = f"{self.view.versions()} and term in {list(term_ids[start : start + 4096])}"
+            for row in self._scan(self.names["terms"], expr, ["term", "df", "added_in"]):
+                term, save = int(row["term"]), int(row["added_in"])
+                if term not in latest or save > latest[term][0]:
+                    latest[term] = (save, int(row["df"]))
+        return {term: df for term, (_, df) in latest.items()}
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         n = len(self)
         return {t: lucene_idf(df, n) for t, df in self.document_frequency(terms).items()}
 
     # ------------------------------------------------------------------ search
-    def live_filter(self) -> str:
-        """Rows of finished saves whose document has not been retired."""
-        return live_filter(self.state)
 
     def search(
         self, vector: np.ndarray | None, terms: Sequence[str] | None, depth: int
@@ -199,10 +230,8 @@ class MilvusStore:
         lexical: dict[str, float] = {}
         weights: dict[int, float] = {}
         if depth and vector is not None:
-            ef = max(self.config.hnsw_ef_search, depth)
-            dense = self._search(
-                [np.asarray(vector, dtype=np.float32).tolist()], "vector", depth, {"ef": ef}
-            )
+            query = [np.asarray(vector, dtype=np.float32).tolist()]
+            dense = self._search(query, "vector", depth, self._dense_params(depth))
         if depth and terms is not None:
             weights = query_weights(terms, self.document_frequency(terms), len(self))
             lexical = self._search([weights], "bm25", depth, {}) if weights else {}
@@ -219,7 +248,9 @@ class MilvusStore:
             )
         ids = sorted(set(dense) | set(lexical), key=lambda i: self._order(self._row(i)[0]))
         rows = [self._row(i) for i in ids]
-        vectors = np.asarray([r[1] for r in rows], dtype=np.float32).reshape(len(ids), -1)
+        vectors = np.asarray([r[1] for r in rows], dtype=np.float32).reshape(
+            len(ids), self.identity.dimension
+        )
         return Candidates(
             tuple(ids),
             vectors @ np.asarray(vector, dtype=np.float32) if ids else np.zeros(0, np.float32),
@@ -235,10 +266,9 @@ class MilvusStore:
         product uses (eval/milvus_fusion.py), which alone gives the directory store's results."""
         from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
-        live = self.live_filter()
-        ef = max(depth, self.config.hnsw_ef_search)
+        live = self.view.live()
         dense = [np.asarray(vector, dtype=np.float32).tolist()]
-        params = {"metric_type": "IP", "params": {"ef": ef}}
+        params = {"metric_type": "IP", "params": self._dense_params(depth)}
         requests = [AnnSearchRequest(dense, "vector", params, depth, live)]
         weights = query_weights(terms, self.document_frequency(terms), len(self))
         if weights:
@@ -247,8 +277,15 @@ class MilvusStore:
             chosen: Any = RRFRanker(rrf_k)
         else:
             chosen = WeightedRanker(alpha, 1 - alpha) if weights else WeightedRanker(1.0)
-        hits = self.client.hybrid_search(self.names["passages"], requests, chosen, limit=limit)
-        return [hit["id"] for hit in hits[0]]
+        hits = self.client.hybrid_search(
+            self.names["passages"], requests, chosen, limit=limit, output_fields=["passage_id"]
+        )
+        return [hit["entity"]["passage_id"] for hit in hits[0]]
+
+    def _dense_params(self, depth: int) -> dict[str, Any]:
+        if self.state.get("index_type") == "HNSW":
+            return {"ef": max(depth, self.config.hnsw_ef_search)}
+        return {}
 
     def _search(
         self, data: list[Any], field_name: str, limit: int, params: dict[str, Any]
@@ -258,15 +295,13 @@ class MilvusStore:
             data=data,
             anns_field=field_name,
             limit=limit,
-            filter=self.live_filter(),
+            filter=self.view.live(),
             output_fields=[*PASSAGE_FIELDS, "vector", "bm25"],
             search_params={"metric_type": "IP", "params": params},
         )[0]
         found = {}
         for hit in hits:
-            entity = {"id": hit["id"], **hit["entity"]}
-            self._remember(entity)
-            found[hit["id"]] = float(hit["distance"])
+            found[self._remember(hit["entity"])[0].id] = float(hit["distance"])
         return found
 
     # ----------------------------------------------------------------- changes
@@ -278,14 +313,10 @@ class MilvusStore:
                 f"{self.identity.name} (dimension {self.identity.dimension})"
             )
         with self._lock:
-            retired = self._retire({d.source for d in batch.documents}, texts=False)
-            # a document stored with the same id has the same text: it stays as it is stored
-            # (rewriting its rows would hide them from readers until the save finishes)
-            same = {d.id for d in batch.documents if d.id in self.pending.retired}
-            for doc_id in same:
-                info = self.pending.retired.pop(doc_id)
-                self._docs[doc_id] = info
-                self._count += info.passages
+            # a document stored with the same id (the same text) is written again all the
+            # same: its metadata (content hash, title) may differ, and its new rows replace
+            # the old ones only when the save finishes
+            self._retire({d.source for d in batch.documents}, texts=False)
             sentence_row = 0
             for passage, vector, terms in zip(
                 batch.passages, batch.vectors, batch.terms, strict=True
@@ -293,17 +324,14 @@ class MilvusStore:
                 n = len(passage.sentences)
                 sentences = batch.sentence_vectors[sentence_row : sentence_row + n]
                 sentence_row += n
-                if passage.doc_id not in same:
-                    self.pending.rows.setdefault(passage.doc_id, []).append(
-                        (passage, vector.astype(np.float32), sentences.astype(np.float32), terms)
-                    )
-                    self._count += 1
-            added = [doc for doc in batch.documents if doc.id not in same]
-            for doc in added:
+                self.pending.rows.setdefault(passage.doc_id, []).append(
+                    (passage, vector.astype(np.float32), sentences.astype(np.float32), terms)
+                )
+            for doc in batch.documents:
                 self.pending.documents[doc.id] = doc
                 self.pending.rows.setdefault(doc.id, [])
-            if added or len(retired) > len(same):
-                self.revision += 1
+            self._count += len(batch.passages)
+            self.revision += 1
 
     def remove(self, sources: Iterable[str]) -> list[Document]:
         """Retire every document stored from one of ``sources`` at the next save."""
@@ -329,14 +357,16 @@ class MilvusStore:
             gone.append(document)
         return gone
 
-    def saved(self, state: dict[str, Any], documents: Iterable[DocumentInfo]) -> None:
+    def saved(self, state: dict[str, Any], view: View, documents: Iterable[DocumentInfo]) -> None:
         """The pending changes were saved as ``state``, adding ``documents``: this store now
         shows that save."""
         with self._lock:
             for doc in self.pending.documents.values():
                 self._texts[doc.id] = doc.text
             self._docs.update((d.id, d) for d in documents)
-            self.state = state
+            self._rows.clear()  # a same-id document's rows were written again
+            self._sentences.clear()
+            self.state, self.view = state, view
             self.pending = Pending()
             self._head = []
 
@@ -361,7 +391,7 @@ class MilvusStore:
                     break
             rows = self._scan(
                 self.names["passages"],
-                f"{self.live_filter()} and doc_id in {json.dumps(chosen)}",
+                f"{self.view.live()} and doc_id in {quoted(chosen)}",
                 [*PASSAGE_FIELDS, "vector", "bm25"],
             )
             found = sorted((self._remember(r) for r in rows), key=lambda r: self._order(r[0]))
@@ -371,10 +401,11 @@ class MilvusStore:
     def _row(self, passage_id: str) -> tuple[Passage, np.ndarray, dict[int, float]]:
         row = self._rows.get(passage_id)
         if row is None:
-            found = self.client.get(
+            found = self.client.query(
                 self.names["passages"],
-                ids=[passage_id],
+                filter=f"{self.view.live()} and passage_id == {quoted([passage_id])[1:-1]}",
                 output_fields=[*PASSAGE_FIELDS, "vector", "bm25"],
+                limit=1,
             )
             if not found or found[0]["doc_id"] not in self._docs:
                 raise KeyError(passage_id)
@@ -404,7 +435,7 @@ class MilvusStore:
         parts: dict[str, list[tuple[int, str]]] = {d: [] for d in doc_ids}
         for start in range(0, len(doc_ids), 256):
             chunk = doc_ids[start : start + 256]
-            expr = f"doc_id in {json.dumps(chunk)}"
+            expr = f"{self.view.live()} and doc_id in {quoted(chunk)}"
             for row in self._scan(self.names["documents"], expr, ["doc_id", "part", "text"]):
                 parts[row["doc_id"]].append((int(row["part"]), row["text"]))
         for doc_id, found in parts.items():
@@ -425,19 +456,15 @@ class MilvusStore:
         return scan(self.client, collection, expr, fields)
 
 
-def live_filter(state: dict[str, Any]) -> str:
-    """The filter of rows a save (its meta ``state``) shows: rows of finished saves whose
-    document it has not retired."""
-    expr = f"added_in <= {int(state.get('saves', 0))}"
-    retired = sorted(state.get("retired", {}))
-    return expr + (f" and doc_id not in {json.dumps(retired)}" if retired else "")
-
-
 def scan(client: Any, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
     """Every row matching ``expr``, in batches (a plain query returns at most 16,384)."""
     iterator = client.query_iterator(collection, batch_size=1000, filter=expr, output_fields=fields)
     try:
-        while batch := iterator.next():
+        while True:
+            with client.errors():
+                batch = iterator.next()
+            if not batch:
+                return
             yield from batch
     finally:
         iterator.close()

@@ -33,16 +33,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def _directory(text: str) -> Path:
+    if text.startswith("milvus:"):
+        raise argparse.ArgumentTypeError(f"{text!r} is a Milvus address: pass it with --store")
+    return Path(text)
+
+
+def _milvus(text: str) -> str:
+    if not text.startswith("milvus:"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a milvus:// address (an index directory goes with --index-dir)"
+        )
+    return text
+
+
 def _add_index_dir(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--index-dir",
-        type=Path,
+        type=_directory,
         help="index directory (default: the index over the bundled corpus, built on first use)",
     )
     where.add_argument(
         "--store",
         dest="index_dir",
+        type=_milvus,
         metavar="URI",
         help="an index in Milvus instead: milvus:///abs/path/rag.db (Milvus Lite) or "
         "milvus://host:19530/NAME (a server); see docs/scale-out.md",

@@ -164,9 +164,9 @@ def test_retired_documents_are_deleted_after_the_grace_period(
     monkeypatch.setattr(milvus, "GRACE_S", 0.0)
     milvus_rag.index_texts({"later": "A later text."})
     assert stored_rows("ad.txt") == 0  # …and deleted by the first save after the grace period
-    assert location._meta()["retired"] == {}  # type: ignore[index]
-    frequencies = milvus_rag.store.document_frequency(["doomsday"])
-    assert frequencies == {"doomsday": 0}
+    assert client.query(names["retired"], filter="added_in >= 0", limit=100) == []
+    assert milvus_rag.store.view.retired == {}  # type: ignore[attr-defined]
+    assert milvus_rag.store.document_frequency(["doomsday"]) == {"doomsday": 0}
 
 
 def test_another_model_is_refused(milvus_rag: RAG) -> None:
@@ -309,12 +309,98 @@ def test_a_passage_without_bm25_terms_is_stored_and_found(milvus_rag: RAG) -> No
     assert "stop-words.txt" not in {d.source for d in milvus_rag.documents()}
 
 
-def test_adding_the_same_text_again_writes_nothing(milvus_rag: RAG) -> None:
-    stamp = milvus_rag.location.stamp()
-    milvus_rag.index_texts({"ad.txt": TEXTS["ad.txt"], "npt.txt": TEXTS["npt.txt"]})
-    assert milvus_rag.location.stamp() == stamp
-    milvus_rag.index_texts({"ad.txt": TEXTS["ad.txt"], "new.txt": "A new text."})
-    assert milvus_rag.location.stamp() != stamp
+def test_adding_the_same_text_again_changes_nothing_a_reader_sees(
+    milvus_rag: RAG, fake_embedder
+) -> None:
+    again = {"ad.txt": TEXTS["ad.txt"], "npt.txt": TEXTS["npt.txt"]}
+    milvus_rag.index_texts(again)
+    directory = build_store(fake_embedder, TEXTS)  # the same steps on the directory store
+    docs = [document_from_text(text, source) for source, text in again.items()]
+    Indexer(fake_embedder, ChunkConfig()).add_documents(directory, docs)
     reopened = RAG(str(milvus_rag.location), embedder=milvus_rag.embedder)
-    assert sorted(d.source for d in reopened.documents()) == sorted([*TEXTS, "new.txt"])
-    assert len(reopened.passages()) == len(reopened.store)
+    for rag in (milvus_rag, reopened):
+        assert rag.store.documents() == directory.documents()
+        assert rag.passages() == directory.passages() and len(rag.store) == len(directory)
+        assert searches(rag.store, fake_embedder) == searches(directory, fake_embedder)
+
+
+def test_a_failed_fresh_save_keeps_the_index(
+    milvus_rag: RAG, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = milvus_rag.location
+    assert isinstance(location, MilvusLocation)
+    client = location.client
+    real_upsert = client.upsert
+
+    def failing(collection: str, rows: list) -> object:
+        if collection == location.names["sentences"]:
+            raise IndexStoreError("disk full")
+        return real_upsert(collection, rows)
+
+    monkeypatch.setattr(client, "upsert", failing)
+    with pytest.raises(IndexStoreError, match="disk full"):
+        milvus_rag.index_documents([document_from_text("Other words.", "other.txt")], fresh=True)
+    monkeypatch.setattr(client, "upsert", real_upsert)
+    reopened = RAG(str(location), embedder=milvus_rag.embedder)
+    assert sorted(d.source for d in reopened.documents()) == sorted(TEXTS)
+    milvus_rag.index_documents([document_from_text("Other words.", "other.txt")], fresh=True)
+    assert [d.source for d in RAG(str(location), embedder=milvus_rag.embedder).documents()] == [
+        "other.txt"
+    ]
+
+
+def test_term_counts_of_a_failed_save_never_count(
+    milvus_rag: RAG, fake_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = milvus_rag.location
+    assert isinstance(location, MilvusLocation)
+    client = location.client
+    real_upsert = client.upsert
+
+    def failing(collection: str, rows: list) -> object:
+        if collection == location.names["meta"]:
+            raise IndexStoreError("connection lost")
+        return real_upsert(collection, rows)
+
+    monkeypatch.setattr(client, "upsert", failing)
+    with pytest.raises(IndexStoreError):
+        milvus_rag.index_texts({"zeta.txt": "Zeta treaty zeta."})
+    reader = RAG(str(location), embedder=fake_embedder)
+    assert reader.store.document_frequency(["zeta"]) == {"zeta": 0}  # not before the commit
+    monkeypatch.setattr(client, "upsert", real_upsert)
+    milvus_rag.index_texts({"later.txt": "A later text."})
+    directory = build_store(fake_embedder, {**TEXTS, "later.txt": "A later text."})
+    words = ["zeta", "treaty", "later", "text"]
+    assert milvus_rag.store.document_frequency(words) == directory.document_frequency(words)
+    assert milvus_rag.store.idf(words) == pytest.approx(directory.idf(words))
+
+
+def test_a_file_whose_bytes_change_but_not_its_text_is_updated_once(
+    tmp_path: Path,
+    fake_embedder,
+    write_files,  # noqa: ANN001
+) -> None:
+    folder = write_files(tmp_path / "docs", {"a.txt": "One line about the treaty.\n"})
+    rag = RAG(f"milvus://{tmp_path}/m.db", embedder=fake_embedder)
+    rag.index_paths([folder])
+    (folder / "a.txt").write_bytes(b"One line about the treaty.\r\n")  # same cleaned text
+    assert len(rag.index_paths([folder]).updated) == 1
+    assert len(rag.index_paths([folder]).unchanged) == 1  # the new content hash was kept
+    hits = rag.search("treaty", 1)
+    assert rag.stale_warnings(hits) == [] and len(rag.passages()) == 1
+
+
+def test_searching_an_emptied_index_finds_nothing(milvus_rag: RAG, fake_embedder) -> None:
+    milvus_rag.remove(list(TEXTS))
+    store = milvus_rag.store
+    for args in ((fake_embedder.encode(["treaty"])[0], ["treati"]), (None, ["treati"])):
+        assert store.search(*args, 5).ids == ()
+
+
+def test_a_failure_while_reading_is_one_line(milvus_rag: RAG) -> None:
+    location = milvus_rag.location
+    assert isinstance(location, MilvusLocation)
+    location.client.release_collection(location.names["passages"])
+    with pytest.raises(IndexStoreError, match="^Milvus at milvus://") as caught:
+        milvus_rag.search("treaty", 3)
+    assert "\n" not in str(caught.value)

@@ -355,6 +355,8 @@ def test_index_ask_and_migrate_with_a_milvus_store(tmp_path: Path, docs: Path) -
         (["--store", "milvus://relative/9x"], "cannot name a Milvus collection"),
         (["--store", "milvus:///tmp/x.txt"], "ending in .db"),
         (["--store", "milvus:///tmp/x.db", "--index-dir", "/tmp/y"], "not allowed with"),
+        (["--store", "/tmp/some-index"], "not a milvus:// address"),
+        (["--index-dir", "milvus:///tmp/x.db"], "pass it with --store"),
     ],
 )
 def test_a_bad_store_address_is_one_error_line(
