@@ -204,9 +204,12 @@ class MilvusStore:
         """Document frequencies by sparse dimension, as of this save (the latest count each
         term has in it; 0 when it has none)."""
         latest: dict[int, tuple[int, int]] = {}
-        for start in range(0, len(term_ids), 4096):
-            expr = f"{self.view.versions()} and term in {list(term_ids[start : start + 4096])}"
-            for row in self._scan(self.names["terms"], expr, ["term", "df", "added_in"]):
+        for start in range(0, len(term_ids), 1024):  # one query each: a term has few versions
+            expr = f"{self.view.versions()} and term in {list(term_ids[start : start + 1024])}"
+            fields = ["term", "df", "added_in"]
+            for row in self.client.query(
+                self.names["terms"], filter=expr, output_fields=fields, limit=MAX_LIMIT
+            ):
                 term, save = int(row["term"]), int(row["added_in"])
                 if term not in latest or save > latest[term][0]:
                     latest[term] = (save, int(row["df"]))
