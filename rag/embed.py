@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -62,6 +63,67 @@ def identity_of(embedder: Embedder) -> ModelIdentity:
     return ModelIdentity(embedder.name, embedder.sha256, embedder.dimension)
 
 
+class _Slot:
+    """One caller's text in the batcher, and what became of it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.done = False
+        self.vector: np.ndarray | None = None
+        self.error: BaseException | None = None
+
+
+class QueryBatcher:
+    """Encodes one-text requests from concurrent callers (the chat's questions) together.
+
+    The first caller encodes what is queued, its own text included, in one model call; callers
+    arriving meanwhile wait and are encoded together in the next call, by one of them. Nobody
+    waits on purpose: alone, a question is encoded alone, as before. A batch of short questions
+    costs little more than one on these cores, so under load more questions get through.
+    """
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 32) -> None:
+        self._encode = encode
+        self._max_batch = max_batch
+        self._changed = threading.Condition()
+        self._queue: list[_Slot] = []
+        self._encoding = False
+
+    def encode(self, text: str) -> np.ndarray:
+        slot = _Slot(text)
+        with self._changed:
+            self._queue.append(slot)
+            while self._encoding and not slot.done:
+                self._changed.wait()
+            leading = not slot.done
+            self._encoding = self._encoding or leading
+        try:
+            while not slot.done:
+                with self._changed:
+                    batch = self._queue[: self._max_batch]
+                    del self._queue[: self._max_batch]
+                try:
+                    vectors = self._encode([s.text for s in batch])
+                    for s, vector in zip(batch, vectors, strict=True):
+                        s.vector = vector
+                except BaseException as e:  # every caller of the batch gets the error
+                    for s in batch:
+                        s.error = e
+                with self._changed:
+                    for s in batch:
+                        s.done = True
+                    self._changed.notify_all()
+        finally:
+            if leading:
+                with self._changed:
+                    self._encoding = False  # one of the waiting callers takes over
+                    self._changed.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.vector is not None
+        return slot.vector
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers, on the CPU.
 
@@ -84,6 +146,7 @@ class MiniLMEmbedder:
         self._batch_size = batch_size
         self._model = model
         self._lock = threading.Lock()
+        self._questions = QueryBatcher(self._encode)
 
     @property
     def max_tokens(self) -> int:
@@ -124,8 +187,15 @@ class MiniLMEmbedder:
         return self
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        """L2-normalised rows, one per text; a single text (a question) shares a model call
+        with questions other threads ask at the same moment (``QueryBatcher``)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1 and not show_progress:
+            return self._questions.encode(texts[0])[None, :]
+        return self._encode(list(texts), show_progress=show_progress)
+
+    def _encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         vectors = self.model.encode(
             list(texts),
             batch_size=self._batch_size,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from rag.embed import (
     MODEL_NAME,
     MODEL_SHA256,
     MiniLMEmbedder,
+    QueryBatcher,
     bundled_model_dir,
     default_embedder,
     file_sha256,
@@ -97,3 +100,70 @@ def test_the_default_index_records_the_real_model(default_rag) -> None:
     assert manifest["model_name"] == MODEL_NAME
     assert manifest["model_sha256"] == MODEL_SHA256
     assert manifest["dimension"] == 384
+
+
+# ------------------------------------------------------------------------- the batcher
+class SlowModel:
+    """Encodes a text to a row holding its length; the first call waits for the others."""
+
+    def __init__(self, callers: int) -> None:
+        self.calls: list[list[str]] = []
+        self.arrived = threading.Barrier(callers)
+        self.fail_on: str | None = None
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        if len(self.calls) == 1:
+            time.sleep(0.3)  # the others queue up meanwhile
+        if self.fail_on in texts:
+            raise RuntimeError(f"cannot encode {self.fail_on}")
+        return np.asarray([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def _ask_all(batcher: QueryBatcher, model: SlowModel, texts: list[str]) -> dict[str, object]:
+    results: dict[str, object] = {}
+
+    def ask(text: str) -> None:
+        model.arrived.wait()
+        if text != texts[0]:
+            time.sleep(0.05)  # the first text is encoded alone, the rest while it is
+        try:
+            results[text] = batcher.encode(text)
+        except RuntimeError as e:
+            results[text] = e
+
+    threads = [threading.Thread(target=ask, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads), "a caller never got its row"
+    return results
+
+
+def test_concurrent_questions_share_model_calls_and_each_gets_its_own_row() -> None:
+    texts = ["a", "bb", "ccc", "dddd", "eeeee", "ffffff", "ggggggg", "hhhhhhhh"]
+    model = SlowModel(len(texts))
+    results = _ask_all(QueryBatcher(model.encode), model, texts)
+    assert model.calls[0] == ["a"] and len(model.calls) == 2  # the rest in one call
+    assert sorted(model.calls[1]) == sorted(texts[1:])
+    for text in texts:
+        np.testing.assert_array_equal(results[text], [len(text), 1.0])
+
+
+def test_a_failed_call_fails_its_callers_and_the_next_caller_is_served() -> None:
+    texts = ["a", "bb", "ccc", "dddd"]
+    model = SlowModel(len(texts))
+    model.fail_on = "ccc"
+    batcher = QueryBatcher(model.encode, max_batch=2)
+    results = _ask_all(batcher, model, texts)
+    failed = [t for t in texts if isinstance(results[t], RuntimeError)]
+    assert "ccc" in failed and len(failed) <= 2 and "a" not in failed
+    model.fail_on = None
+    np.testing.assert_array_equal(batcher.encode("zz"), [2, 1.0])
+
+
+def test_one_question_alone_is_encoded_alone(real_embedder) -> None:
+    question = "When was the interview taken?"
+    alone = real_embedder.encode([question])
+    np.testing.assert_array_equal(alone, real_embedder._encode([question]))
