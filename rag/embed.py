@@ -146,7 +146,9 @@ class MiniLMEmbedder:
         self._batch_size = batch_size
         self._model = model
         self._lock = threading.Lock()
-        self._questions = QueryBatcher(self._encode)
+        # 0 turns the batcher off, for eval/bench_load.py's comparison in the same run
+        batch = int(os.environ.get("RAG_QUESTION_BATCH", "32"))
+        self._questions = QueryBatcher(self._encode, max_batch=batch) if batch > 0 else None
 
     @property
     def max_tokens(self) -> int:
@@ -191,7 +193,7 @@ class MiniLMEmbedder:
         with questions other threads ask at the same moment (``QueryBatcher``)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if len(texts) == 1 and not show_progress:
+        if len(texts) == 1 and not show_progress and self._questions is not None:
             return self._questions.encode(texts[0])[None, :]
         return self._encode(list(texts), show_progress=show_progress)
 
