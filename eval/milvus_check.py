@@ -8,8 +8,8 @@ own BM25 function, on an index a ``rag eval --store`` built.
 The product fuses the two rankings itself (``rag.retrieve.fuse``) over candidates the Milvus
 store scores by both signals, which gives exactly the directory store's results. Milvus's
 ``hybrid_search`` fuses on the server instead (``RRFRanker``, ``WeightedRanker``); this prints how
-far its top 10 is from the product's and the recall of the gold passage in each, per question
-with a gold passage. Milvus's BM25 analyses the passage text on the server (its standard
+far its top 10 is from the product's and how often a gold passage is in its top 5, over the
+questions with a gold passage. Milvus's BM25 analyses the passage text on the server (its standard
 analyser) into a scratch collection beside the index, searched with the question's text.
 Results are recorded in docs/scale-out.md.
 """
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         native.drop()
     print(f"{len(asked)} questions of {dataset.name} with a gold passage; {len(store)} passages; "
           f"fusion {fusion.method}, alpha {fusion.alpha}")  # fmt: skip
-    print(f"{'ranking':<42} recall@5  top-10 shared with the product's")
+    print(f"{'ranking':<42} gold in top 5  top-10 shared with the product's")
     for name in rankers:
         mean = sum(recall[name]) / len(recall[name])
-        print(f"{name:<42} {mean:>8.3f}  {sum(overlap[name]) / len(overlap[name]):>8.3f}")
+        print(f"{name:<42} {mean:>13.3f}  {sum(overlap[name]) / len(overlap[name]):>8.3f}")
 
 
 class _NativeBM25:
