@@ -108,6 +108,10 @@ class PassageStore(Protocol):
         """One row per sentence of the passage, in sentence order."""
         ...
 
+    def sentence_vectors_of(self, passage_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """``sentence_vectors`` of several passages at once (one round trip to a remote store)."""
+        ...
+
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """The BM25 inverse document frequency of each term over all stored passages."""
         ...

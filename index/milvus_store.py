@@ -178,21 +178,25 @@ class MilvusStore:
         return self._row(passage_id)[1]
 
     def sentence_vectors(self, passage_id: str) -> np.ndarray:
-        found = self._sentences.get(passage_id)
-        if found is None:
-            rows = self.client.query(
-                self.names["sentences"],
-                filter=f"{self.view.live()} and passage_id == {quoted([passage_id])[1:-1]}",
-                output_fields=["position", "vector"],
-                limit=MAX_LIMIT,
-            )
-            rows.sort(key=lambda r: r["position"])
-            found = np.asarray([r["vector"] for r in rows], dtype=np.float32).reshape(
-                len(rows), self.identity.dimension
-            )
+        return self.sentence_vectors_of([passage_id])[passage_id]
+
+    def sentence_vectors_of(self, passage_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        found = {p: v for p in passage_ids if (v := self._sentences.get(p)) is not None}
+        missing = [p for p in dict.fromkeys(passage_ids) if p not in found]
+        for start in range(0, len(missing), 256):
+            chunk = missing[start : start + 256]
+            rows: dict[str, list[tuple[int, list[float]]]] = {p: [] for p in chunk}
+            expr = f"{self.view.live()} and passage_id in {quoted(chunk)}"
+            fields = ["passage_id", "position", "vector"]
+            for row in self._scan(self.names["sentences"], expr, fields):
+                rows[row["passage_id"]].append((int(row["position"]), row["vector"]))
             if len(self._sentences) > _ROW_CACHE:
                 self._sentences.clear()
-            self._sentences[passage_id] = found
+            for pid, vectors in rows.items():
+                matrix = np.asarray([v for _, v in sorted(vectors)], dtype=np.float32)
+                found[pid] = self._sentences[pid] = matrix.reshape(
+                    len(vectors), self.identity.dimension
+                )
         return found
 
     def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:

@@ -106,6 +106,9 @@ class PassageIndex:
         row = self._rows[passage_id]
         return self._sentence_vectors[self._sentence_rows[row] : self._sentence_rows[row + 1]]
 
+    def sentence_vectors_of(self, passage_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {pid: self.sentence_vectors(pid) for pid in passage_ids}
+
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         return self.bm25.idf(terms)
 

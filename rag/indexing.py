@@ -171,7 +171,8 @@ def stored_batches(store: PassageStore, *, documents_per_batch: int = 64) -> Ite
         chosen = documents[start : start + documents_per_batch]
         passages = [p for d in chosen for p in store.passages_of(d.id)]
         dimension = store.identity.dimension
-        sentences = [store.sentence_vectors(p.id) for p in passages]
+        by_passage = store.sentence_vectors_of([p.id for p in passages])
+        sentences = [by_passage[p.id] for p in passages]
         yield PassageBatch(
             documents=tuple(chosen),
             passages=tuple(passages),

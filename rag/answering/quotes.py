@@ -88,9 +88,10 @@ def score_sentences(
     top = np.array([h.score for h in hits[:depth]], dtype=np.float32)
     best = float(top.max()) if len(top) and top.max() > 0 else 1.0
     out = []
+    sentence_vectors = store.sentence_vectors_of([h.passage.id for h in hits[:depth]])
     for rank, (hit, fused) in enumerate(zip(hits[:depth], top), start=1):
         passage = hit.passage
-        cosines = store.sentence_vectors(passage.id) @ vector
+        cosines = sentence_vectors[passage.id] @ vector
         for (start, end), cosine in zip(passage.sentences, cosines):
             text = passage.text[start - passage.start : end - passage.start]
             sentence_terms = sentence_terms_of(text)
