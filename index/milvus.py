@@ -291,6 +291,8 @@ class _Save:
         )
         if pending.fresh and not rebuild:
             self.state["epoch_at"] = self.now  # rows before it are deleted after the grace
+        for key in VERSIONED:  # seal what was written into segments, indexed for search
+            self.client.flush(self.names[key])
         meta = {"id": META_ID, "value": self.state, "unused": _UNUSED}
         self.client.upsert(self.names["meta"], [meta])
         store.saved(self.state, View(this, epoch, retired), infos)

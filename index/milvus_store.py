@@ -125,6 +125,7 @@ class MilvusStore:
         self._texts: dict[str, str] = {}
         self._sentences: dict[str, np.ndarray] = {}
         self._head: list[str] = []
+        self._df: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -207,9 +208,11 @@ class MilvusStore:
     def frequencies(self, term_ids: Sequence[int]) -> dict[int, int]:
         """Document frequencies by sparse dimension, as of this save (the latest count each
         term has in it; 0 when it has none)."""
+        known = {t: df for t in term_ids if (df := self._df.get(t)) is not None}
+        missing = [t for t in term_ids if t not in known]
         latest: dict[int, tuple[int, int]] = {}
-        for start in range(0, len(term_ids), 1024):  # one query each: a term has few versions
-            expr = f"{self.view.versions()} and term in {list(term_ids[start : start + 1024])}"
+        for start in range(0, len(missing), 1024):  # one query each: a term has few versions
+            expr = f"{self.view.versions()} and term in {list(missing[start : start + 1024])}"
             fields = ["term", "df", "added_in"]
             for row in self.client.query(
                 self.names["terms"], filter=expr, output_fields=fields, limit=MAX_LIMIT
@@ -217,7 +220,11 @@ class MilvusStore:
                 term, save = int(row["term"]), int(row["added_in"])
                 if term not in latest or save > latest[term][0]:
                     latest[term] = (save, int(row["df"]))
-        return {term: df for term, (_, df) in latest.items()}
+        if len(self._df) > _ROW_CACHE:
+            self._df.clear()
+        for term in missing:  # a save's counts never change: keep them
+            known[term] = self._df[term] = latest[term][1] if term in latest else 0
+        return known
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         n = len(self)
@@ -373,6 +380,7 @@ class MilvusStore:
             self._docs.update((d.id, d) for d in documents)
             self._rows.clear()  # a same-id document's rows were written again
             self._sentences.clear()
+            self._df.clear()
             self.state, self.view = state, view
             self.pending = Pending()
             self._head = []
