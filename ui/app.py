@@ -8,6 +8,7 @@ whose only required input is the question and whose result is the JSON of ``rag 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,8 @@ def serve(
         port: TCP port.
     """
     rag = open_index(index_dir, create=True)  # a damaged or mismatched index fails here
+    # the model loads while the page comes up, so that the first question does not wait for it
+    threading.Thread(target=rag.embedder.encode, args=(["warm up"],), daemon=True).start()
     launch(build_app(rag), host=host, port=port)
 
 
