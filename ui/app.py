@@ -8,6 +8,7 @@ whose only required input is the question and whose result is the JSON of ``rag 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,12 +21,15 @@ from gradio_client import utils as client_utils
 
 from rag import RAG, open_index
 from rag.answering.reader import use_reader
+from rag.errors import RagError
 from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import RETRIEVAL_MODES
 from ui import render
 from ui.assets import CSS, SOURCE_JS, TRANSCRIPT_JS
 from ui.handlers import DEFAULT_K, ChatHandlers, default_examples, documents
 from ui.uploads import MAX_UPLOAD_BYTES
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -264,9 +268,17 @@ def serve(
         port: TCP port.
     """
     rag = open_index(index_dir, create=True)  # a damaged or mismatched index fails here
-    # the model loads while the page comes up, so that the first question does not wait for it
-    threading.Thread(target=rag.embedder.encode, args=(["warm up"],), daemon=True).start()
+    threading.Thread(target=_warm, args=(rag,), daemon=True).start()
     launch(build_app(rag), host=host, port=port)
+
+
+def _warm(rag: RAG) -> None:
+    """Load the model while the page comes up, so that the first question does not wait for
+    it; a model that cannot load says so when a question needs it."""
+    try:
+        rag.embedder.encode(["warm up"])
+    except RagError as e:
+        logger.warning("the model did not load: %s", e)
 
 
 def _private(name: str) -> dict[str, Any]:
