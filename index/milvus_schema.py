@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from index.errors import IndexStoreError, InvalidInputError
-from index.records import Document, Passage
 
 SCHEME = "milvus"
 DEFAULT_COLLECTION = "rag"
@@ -224,78 +223,3 @@ def create_collections(
         client.create_collection(names[key], schema=s, consistency_level="Strong")
         client.create_index(names[key], params, sync=False)  # empty: built at once, no waiting
         client.load_collection(names[key])
-
-
-def row_key(name: str, save: int, part: int | None = None) -> str:
-    """A row's primary key: what it is, the save that wrote it, and its part."""
-    return f"{name}@{save}" if part is None else f"{name}@{save}:{part}"
-
-
-# ----------------------------------------------------------------------- rows
-PASSAGE_FIELDS = ["passage_id", "doc_id", "source", "title", "text", "start", "end", "page",
-                  "sentences"]  # fmt: skip
-DOCUMENT_FIELDS = ["doc_id", "part", "parts", "seq", "source", "title", "content_hash",
-                   "passages", "page_starts"]  # fmt: skip
-
-
-def passage_row(
-    p: Passage, *, added_in: int, vector: Any, bm25: dict[int, float], length: int
-) -> dict[str, Any]:
-    return {
-        "id": row_key(p.id, added_in),
-        "added_in": added_in,
-        "passage_id": p.id,
-        "doc_id": p.doc_id,
-        "source": p.source,
-        "title": p.title,
-        "text": p.text,
-        "start": p.start,
-        "end": p.end,
-        "page": p.page,
-        "length": length,
-        "sentences": [list(s) for s in p.sentences],
-        "vector": vector,
-        "bm25": bm25,
-    }
-
-
-def passage_from_row(row: dict[str, Any]) -> Passage:
-    return Passage(
-        id=row["passage_id"],
-        doc_id=row["doc_id"],
-        source=row["source"],
-        title=row["title"],
-        text=row["text"],
-        start=int(row["start"]),
-        end=int(row["end"]),
-        page=int(row["page"]),
-        sentences=tuple((int(s), int(e)) for s, e in row["sentences"]),
-    )
-
-
-def document_rows(doc: Document, *, added_in: int, seq: int, passages: int) -> list[dict[str, Any]]:
-    """A document as rows of at most ``PART_CHARS`` characters; each row keeps the page starts
-    that fall in its characters."""
-    parts = max(1, -(-len(doc.text) // PART_CHARS))
-    rows = []
-    for part in range(parts):
-        lo = part * PART_CHARS
-        hi = (part + 1) * PART_CHARS if part < parts - 1 else len(doc.text) + 1
-        rows.append(
-            {
-                "id": row_key(doc.id, added_in, part),
-                "added_in": added_in,
-                "doc_id": doc.id,
-                "part": part,
-                "parts": parts,
-                "seq": seq,
-                "source": doc.source,
-                "title": doc.title,
-                "content_hash": doc.content_hash,
-                "passages": passages,
-                "page_starts": [s for s in doc.page_starts if lo <= s < hi],
-                "text": doc.text[lo:hi],
-                "unused": [0.0] * UNUSED_DIM,
-            }
-        )
-    return rows

@@ -11,10 +11,8 @@ writes them, so a failed write changes nothing readers see.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,66 +21,21 @@ from index.config import IndexConfig
 from index.contract import Candidates, ModelIdentity, PassageBatch
 from index.errors import IndexMismatchError
 from index.lexical import lucene_idf, query_weights, sparse_dot, term_id
-from index.milvus_schema import PASSAGE_FIELDS, passage_from_row
+from index.milvus_rows import (
+    PASSAGE_FIELDS,
+    DocumentInfo,
+    Pending,
+    View,
+    passage_from_row,
+    quoted,
+    scan,
+)
 from index.records import Document, Passage
 
 MAX_LIMIT = 16_384
 """Milvus returns at most this many rows per search."""
 _ROW_CACHE = 50_000
 _TEXT_CACHE_CHARS = 64_000_000
-
-
-@dataclass(frozen=True)
-class View:
-    """Which rows one save shows: those written by saves ``epoch`` … ``saves``, less the rows
-    of documents retired since they were written (``retired``: retiring save -> document ids).
-    ``epoch`` is the save that last replaced the whole index."""
-
-    saves: int = 0
-    epoch: int = 0
-    retired: dict[int, tuple[str, ...]] = field(default_factory=dict)
-
-    def versions(self) -> str:
-        """The filter of rows this save shows, for rows without a document (term counts)."""
-        return f"added_in >= {self.epoch} and added_in <= {self.saves}"
-
-    def live(self) -> str:
-        """The filter of rows this save shows."""
-        expr = self.versions()
-        for save, ids in sorted(self.retired.items()):
-            expr += f" and not (added_in < {save} and doc_id in {quoted(ids)})"
-        return expr
-
-
-def quoted(values: Iterable[str]) -> str:
-    """A list of strings as a Milvus filter literal."""
-    return json.dumps(list(values), ensure_ascii=False)
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """A stored document without its text (read for every live document at load)."""
-
-    id: str
-    source: str
-    title: str
-    page_starts: tuple[int, ...]
-    content_hash: str
-    seq: int
-    passages: int
-
-
-@dataclass
-class Pending:
-    """Changes not saved yet: documents to add (with everything the store keeps for them) and
-    documents to retire."""
-
-    fresh: bool = False
-    documents: dict[str, Document] = field(default_factory=dict)
-    rows: dict[str, list[tuple[Passage, np.ndarray, np.ndarray, tuple[str, ...]]]] = field(
-        default_factory=dict
-    )
-    retired: dict[str, DocumentInfo] = field(default_factory=dict)
 
 
 class MilvusStore:
@@ -469,17 +422,3 @@ class MilvusStore:
 
     def _scan(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
         return scan(self.client, collection, expr, fields)
-
-
-def scan(client: Any, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-    """Every row matching ``expr``, in batches (a plain query returns at most 16,384)."""
-    iterator = client.query_iterator(collection, batch_size=1000, filter=expr, output_fields=fields)
-    try:
-        while True:
-            with client.errors():
-                batch = iterator.next()
-            if not batch:
-                return
-            yield from batch
-    finally:
-        iterator.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import milvus
+from index import milvus_save
 from index.bm25 import BM25Index
 from index.config import IndexConfig
 from index.errors import IndexMismatchError, IndexStoreError, InvalidInputError
@@ -161,7 +161,7 @@ def test_retired_documents_are_deleted_after_the_grace_period(
     assert stored_rows("ad.txt") > 0  # kept for readers of the previous save…
     assert "ad.txt" not in {d.source for d in milvus_rag.documents()}
     assert all(h.passage.source != "ad.txt" for h in milvus_rag.search("doomsday clock", 5))
-    monkeypatch.setattr(milvus, "GRACE_S", 0.0)
+    monkeypatch.setattr(milvus_save, "GRACE_S", 0.0)
     milvus_rag.index_texts({"later": "A later text."})
     assert stored_rows("ad.txt") == 0  # …and deleted by the first save after the grace period
     assert client.query(names["retired"], filter="added_in >= 0", limit=100) == []
