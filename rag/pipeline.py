@@ -1,14 +1,14 @@
-"""The library's front door: ``RAG`` (one index directory: index, search, ask, look up) and
-``open_index``, the one way to open an index.
+"""The library's front door: ``RAG`` (one index, in a directory or in Milvus: index, search,
+ask, look up) and ``open_index``, the one way to open an index.
 
     >>> import rag
     >>> default = rag.open_index()   # the index over the bundled corpus, built on first use
     >>> default.search("Who is Russia's foreign minister?", k=3)[0].passage.page
     1
 
-One ``RAG`` can be shared by threads. A write works on a fresh copy of the index read from disk
-under the directory's writer lock and replaces the searched one only once saved, so searches never
-wait for indexing and concurrent writers (threads or processes) lose nothing.
+One ``RAG`` can be shared by threads. A write works on a fresh copy of the index read under the
+location's writer lock and replaces the searched one only once saved, so searches never wait for
+indexing and concurrent writers (threads or processes) lose nothing.
 """
 
 from __future__ import annotations
