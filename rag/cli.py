@@ -18,8 +18,9 @@ from typing import Any, NoReturn, TextIO
 from rag import calibration
 from rag.answering.reader import READ_BY_DEFAULT
 from rag.entrypoints import configure_logging, positive_int
-from rag.errors import RagError
+from rag.errors import InvalidInputError, RagError
 from rag.opening import open_index
+from rag.pipeline import RAG
 from rag.render import terminal_safe
 from rag.types import RETRIEVAL_MODES, Answer, Turn
 
@@ -318,9 +319,6 @@ def _rate(text: str) -> float:
 
 
 def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
-    from rag.errors import InvalidInputError
-    from rag.pipeline import RAG
-
     source = open_index(args.source)
     target = RAG(
         args.target,
