@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.config import IndexConfig
-from index.errors import InvalidInputError
+from index.errors import IndexMismatchError, InvalidInputError
 from index.records import Document, Passage
 
 
@@ -55,6 +55,14 @@ class PassageBatch:
         doc_ids = {d.id for d in self.documents}
         if any(p.doc_id not in doc_ids for p in self.passages):
             raise InvalidInputError("every passage of a batch must belong to one of its documents")
+
+    def check_fits(self, identity: ModelIdentity) -> None:
+        """Refuse vectors of another dimension than the index's model gives."""
+        if self.vectors.shape[1:] != (identity.dimension,):
+            raise IndexMismatchError(
+                f"vectors of dimension {self.vectors.shape[1:]} do not fit an index of "
+                f"{identity.name} (dimension {identity.dimension})"
+            )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ import numpy as np
 
 from index.config import IndexConfig
 from index.contract import Candidates, ModelIdentity, PassageBatch
-from index.errors import IndexMismatchError
 from index.lexical import lucene_idf, query_weights, sparse_dot, term_id
 from index.milvus_rows import (
     PASSAGE_FIELDS,
@@ -274,11 +273,7 @@ class MilvusStore:
     # ----------------------------------------------------------------- changes
     def add(self, batch: PassageBatch) -> None:
         """Keep a batch for the next save, replacing documents stored from the same sources."""
-        if batch.vectors.shape[1:] != (self.identity.dimension,):
-            raise IndexMismatchError(
-                f"vectors of dimension {batch.vectors.shape[1:]} do not fit an index of "
-                f"{self.identity.name} (dimension {self.identity.dimension})"
-            )
+        batch.check_fits(self.identity)
         with self._lock:
             # a document stored with the same id (the same text) is written again all the
             # same: its metadata (content hash, title) may differ, and its new rows replace

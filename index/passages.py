@@ -13,7 +13,6 @@ import numpy as np
 from index.bm25 import BM25Index
 from index.config import IndexConfig
 from index.contract import Candidates, ModelIdentity, PassageBatch
-from index.errors import IndexMismatchError
 from index.records import Document, Passage
 from index.vectors import VectorIndex
 
@@ -170,11 +169,7 @@ class PassageIndex:
     # ----------------------------------------------------------------- changes
     def add(self, batch: PassageBatch) -> None:
         """Store a batch, replacing any document already stored from the same source."""
-        if batch.vectors.shape[1:] != (self.identity.dimension,):
-            raise IndexMismatchError(
-                f"vectors of dimension {batch.vectors.shape[1:]} do not fit an index of "
-                f"{self.identity.name} (dimension {self.identity.dimension})"
-            )
+        batch.check_fits(self.identity)
         with self._lock:
             self.remove(doc.source for doc in batch.documents)
             for doc in batch.documents:
