@@ -5,12 +5,14 @@ The pipeline's own tests (tests/rag/test_pipeline.py) run once per store as well
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -111,26 +113,34 @@ def milvus_rag(tmp_path: Path, fake_embedder) -> RAG:
     return rag
 
 
-def test_a_failed_save_changes_nothing_and_the_next_cleans_up(
-    milvus_rag: RAG, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextlib.contextmanager
+def failing_writes(location: MilvusLocation, collection: str, error: Exception) -> Iterator[None]:
+    """Writes to one of the index's collections fail with ``error`` inside the block."""
+    client = location.client
+    real_upsert = client.upsert
+
+    def upsert(name: str, rows: list) -> object:
+        if name == location.names[collection]:
+            raise error
+        return real_upsert(name, rows)
+
+    client.upsert = upsert
+    try:
+        yield
+    finally:
+        del client.upsert  # the client's own method again
+
+
+def test_a_failed_save_changes_nothing_and_the_next_cleans_up(milvus_rag: RAG) -> None:
     location = milvus_rag.location
     assert isinstance(location, MilvusLocation)
     before = [(h.passage.id, h.score) for h in milvus_rag.search("treaty", 3)]
     client = location.client
-    real_upsert = client.upsert
+    from pymilvus.exceptions import MilvusException
 
-    def failing(collection: str, rows: list) -> object:  # the meta row: the moment of commit
-        if collection == location.names["meta"]:
-            from pymilvus.exceptions import MilvusException
-
-            raise MilvusException(message="connection lost")
-        return real_upsert(collection, rows)
-
-    monkeypatch.setattr(client, "upsert", failing)
-    with pytest.raises(IndexStoreError, match="connection lost"):
+    lost = MilvusException(message="connection lost")
+    with failing_writes(location, "meta", lost), pytest.raises(IndexStoreError, match="lost"):
         milvus_rag.index_texts({"extra": "An extra text about the treaty that never got saved."})
-    monkeypatch.setattr(client, "upsert", real_upsert)
 
     reopened = RAG(str(location), embedder=milvus_rag.embedder)
     for rag in (milvus_rag, reopened):
@@ -324,23 +334,12 @@ def test_adding_the_same_text_again_changes_nothing_a_reader_sees(
         assert searches(rag.store, fake_embedder) == searches(directory, fake_embedder)
 
 
-def test_a_failed_fresh_save_keeps_the_index(
-    milvus_rag: RAG, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_fresh_save_keeps_the_index(milvus_rag: RAG) -> None:
     location = milvus_rag.location
     assert isinstance(location, MilvusLocation)
-    client = location.client
-    real_upsert = client.upsert
-
-    def failing(collection: str, rows: list) -> object:
-        if collection == location.names["sentences"]:
-            raise IndexStoreError("disk full")
-        return real_upsert(collection, rows)
-
-    monkeypatch.setattr(client, "upsert", failing)
-    with pytest.raises(IndexStoreError, match="disk full"):
+    full = IndexStoreError("disk full")
+    with failing_writes(location, "sentences", full), pytest.raises(IndexStoreError, match="full"):
         milvus_rag.index_documents([document_from_text("Other words.", "other.txt")], fresh=True)
-    monkeypatch.setattr(client, "upsert", real_upsert)
     reopened = RAG(str(location), embedder=milvus_rag.embedder)
     assert sorted(d.source for d in reopened.documents()) == sorted(TEXTS)
     milvus_rag.index_documents([document_from_text("Other words.", "other.txt")], fresh=True)
@@ -349,25 +348,14 @@ def test_a_failed_fresh_save_keeps_the_index(
     ]
 
 
-def test_term_counts_of_a_failed_save_never_count(
-    milvus_rag: RAG, fake_embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_term_counts_of_a_failed_save_never_count(milvus_rag: RAG, fake_embedder) -> None:
     location = milvus_rag.location
     assert isinstance(location, MilvusLocation)
-    client = location.client
-    real_upsert = client.upsert
-
-    def failing(collection: str, rows: list) -> object:
-        if collection == location.names["meta"]:
-            raise IndexStoreError("connection lost")
-        return real_upsert(collection, rows)
-
-    monkeypatch.setattr(client, "upsert", failing)
-    with pytest.raises(IndexStoreError):
+    lost = IndexStoreError("connection lost")
+    with failing_writes(location, "meta", lost), pytest.raises(IndexStoreError):
         milvus_rag.index_texts({"zeta.txt": "Zeta treaty zeta."})
     reader = RAG(str(location), embedder=fake_embedder)
     assert reader.store.document_frequency(["zeta"]) == {"zeta": 0}  # not before the commit
-    monkeypatch.setattr(client, "upsert", real_upsert)
     milvus_rag.index_texts({"later.txt": "A later text."})
     directory = build_store(fake_embedder, {**TEXTS, "later.txt": "A later text."})
     words = ["zeta", "treaty", "later", "text"]
