@@ -268,7 +268,8 @@ def serve(
         port: TCP port.
     """
     rag = open_index(index_dir, create=True)  # a damaged or mismatched index fails here
-    threading.Thread(target=_warm, args=(rag,), daemon=True).start()
+    if rag.exists():  # questions can come at once
+        threading.Thread(target=_warm, args=(rag,), daemon=True).start()
     launch(build_app(rag), host=host, port=port)
 
 
