@@ -45,6 +45,7 @@ class RandomVectors:
     name = "random-unit-vectors"
     sha256 = "0" * 64
     dimension = DIMENSION
+    sentence_vectors = "random"
     max_tokens = 256
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:

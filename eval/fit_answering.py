@@ -239,11 +239,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     model, report = fit_abstention(x, right, np.array([a.group for a in asked]))
     logger.info("abstention %s\n%s", model, json.dumps(report, indent=2))
-    current = load_config()  # the reader's model is fitted by eval.fit_reader: kept as it is
+    current = load_config()  # the reader's models are fitted by eval.fit_reader: kept as they are
     config = AnsweringConfig(
         weights=weights,
         abstention=model,
         reader=current.reader,
+        reader_choice=current.reader_choice,
         provenance={
             "fitted_by": "python -m eval.fit_answering --write",
             "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -20,8 +20,8 @@ from index.contract import PassageBatch, PassageStore
 from rag.analysis import index_terms
 from rag.chunk import Chunker
 from rag.config import ChunkConfig
-from rag.embed import Embedder
-from rag.errors import DocumentError, PathNotFoundError
+from rag.embed import SEPARATE, Embedder, encode_separately
+from rag.errors import DocumentError, IndexMismatchError, PathNotFoundError
 from rag.ingest import discover_files, read_document
 from rag.types import Document
 
@@ -56,16 +56,27 @@ class IndexReport:
 
 
 class Indexer:
-    """Cuts documents into passages and encodes them (passages and their sentences).
+    """Cuts documents into passages and encodes them (passages and, from the same encoder pass,
+    their sentences).
 
     Args:
         embedder: Encodes passages and sentences; its token count caps the passage length.
         chunk_config: How documents are cut.
+        sentence_vectors: How the store's sentence vectors were made (``rag.embed.IN_PASSAGE``,
+            ``SEPARATE``): new ones are made the same way. The embedder's own way by default.
     """
 
-    def __init__(self, embedder: Embedder, chunk_config: ChunkConfig) -> None:
+    def __init__(
+        self, embedder: Embedder, chunk_config: ChunkConfig, sentence_vectors: str | None = None
+    ) -> None:
         self.embedder = embedder
         self.chunk_config = chunk_config
+        self.sentence_vectors = sentence_vectors or embedder.sentence_vectors
+        if self.sentence_vectors not in (embedder.sentence_vectors, SEPARATE):
+            raise IndexMismatchError(
+                f"the index's sentence vectors were made {self.sentence_vectors!r}, which "
+                f"{embedder.name} cannot do: rebuild it with `rag index` into a new directory"
+            )
         self._chunker: Chunker | None = None
 
     @property
@@ -81,13 +92,21 @@ class Indexer:
     def batch(self, documents: Sequence[Document], *, show_progress: bool = False) -> PassageBatch:
         """Everything the store keeps for ``documents``."""
         passages = [p for doc in documents for p in self.chunker.chunk(doc)]
-        sentences = [s for p in passages for s in p.sentence_texts()]
         texts = [p.text for p in passages]
+        spans = [[(s - p.start, e - p.start) for s, e in p.sentences] for p in passages]
+        if self.sentence_vectors == self.embedder.sentence_vectors:
+            vectors, sentence_vectors = self.embedder.encode_passages(
+                texts, spans, show_progress=show_progress
+            )
+        else:  # an index made before sentences were pooled from their passage's pass
+            vectors, sentence_vectors = encode_separately(
+                self.embedder, texts, spans, show_progress=show_progress
+            )
         return PassageBatch(
             documents=tuple(documents),
             passages=tuple(passages),
-            vectors=self.embedder.encode(texts, show_progress=show_progress),
-            sentence_vectors=self.embedder.encode(sentences, show_progress=show_progress),
+            vectors=vectors,
+            sentence_vectors=sentence_vectors,
             terms=tuple(tuple(index_terms(t)) for t in texts),
         )
 
@@ -176,8 +195,9 @@ def stored_batches(store: PassageStore, *, documents_per_batch: int = 64) -> Ite
         yield PassageBatch(
             documents=tuple(chosen),
             passages=tuple(passages),
-            vectors=np.asarray([store.passage_vector(p.id) for p in passages], dtype=np.float32)
-            .reshape(len(passages), dimension),
+            vectors=np.asarray(
+                [store.passage_vector(p.id) for p in passages], dtype=np.float32
+            ).reshape(len(passages), dimension),
             sentence_vectors=np.concatenate([np.zeros((0, dimension), np.float32), *sentences]),
             terms=tuple(tuple(index_terms(p.text)) for p in passages),
         )

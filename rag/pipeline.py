@@ -30,7 +30,7 @@ from rag.analysis import ANALYSER
 from rag.answering import Answerer, load_config
 from rag.answering.reader import default_reader, use_reader
 from rag.config import ChunkConfig, FusionConfig, IndexConfig, check_k, check_mode
-from rag.embed import Embedder, default_embedder, identity_of
+from rag.embed import SEPARATE, Embedder, default_embedder, identity_of
 from rag.errors import EmptyCorpusError, IndexMismatchError
 from rag.indexing import Indexer, IndexReport, remove_files, stored_batches
 from rag.ingest import document_from_text
@@ -141,6 +141,7 @@ class RAG:
             "chunking": asdict(self._chunk_config or ChunkConfig()),
             "fusion": asdict(self._fusion or FusionConfig()),
             "analyser": ANALYSER,
+            "sentence_vectors": self.embedder.sentence_vectors,
         }
         return self.location.new_store(identity_of(self.embedder), settings, self._index_config)
 
@@ -224,7 +225,8 @@ class RAG:
             return remove_files(store, paths)
 
     def _indexer(self, store: PassageStore) -> Indexer:
-        return Indexer(self.embedder, ChunkConfig(**store.settings["chunking"]))
+        recorded = store.settings.get("sentence_vectors", SEPARATE)  # unrecorded: made before
+        return Indexer(self.embedder, ChunkConfig(**store.settings["chunking"]), recorded)
 
     # ------------------------------------------------------------------- reading
     def documents(self) -> list[Document]:

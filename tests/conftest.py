@@ -67,6 +67,7 @@ class FakeEmbedder:
     sha256 = "0" * 64
     dimension = 64
     max_tokens = 256
+    sentence_vectors = "separate"
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -80,6 +81,17 @@ class FakeEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(re.findall(r"\w+|[^\w\s]", text))
+
+    def encode_passages(
+        self,
+        texts: list[str],
+        sentences: list[list[tuple[int, int]]],
+        *,
+        show_progress: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from rag.embed import encode_separately
+
+        return encode_separately(self, texts, sentences, show_progress=show_progress)
 
 
 @pytest.fixture

@@ -167,3 +167,28 @@ def test_one_question_alone_is_encoded_alone(real_embedder) -> None:
     question = "When was the interview taken?"
     alone = real_embedder.encode([question])
     np.testing.assert_array_equal(alone, real_embedder._encode([question]))
+
+
+def test_one_pass_gives_the_passage_vectors_and_sentence_vectors_in_context(real_embedder) -> None:
+    texts = [
+        "The treaty was signed in Moscow. It limits missiles to 1,550 warheads.",
+        "Paris is the capital of France.",
+        "",
+    ]
+    spans = [[(0, 32), (33, len(texts[0]))], [(0, len(texts[1]))], []]
+    passages, sentences = real_embedder.encode_passages(texts, spans)
+    np.testing.assert_allclose(passages[:2], real_embedder.encode(texts[:2]), atol=1e-5)
+    assert sentences.shape == (3, 384) and sentences.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(sentences, axis=1), 1.0, atol=1e-5)
+    # each sentence's vector is nearest its own text read alone, not its neighbour's
+    alone = real_embedder.encode([texts[0][s:e] for s, e in spans[0]])
+    assert np.argmax(sentences[:2] @ alone.T, axis=1).tolist() == [0, 1]
+    # a one-sentence passage: the sentence is the passage, bar the [CLS] and [SEP] tokens
+    assert float(sentences[2] @ passages[1]) > 0.95
+
+
+def test_a_sentence_past_the_models_window_gets_its_passages_vector(real_embedder) -> None:
+    text = "word " * 400 + "The end."
+    passages, sentences = real_embedder.encode_passages([text], [[(0, 10), (2000, len(text))]])
+    np.testing.assert_allclose(sentences[1], passages[0], atol=1e-6)
+    assert not np.allclose(sentences[0], passages[0], atol=1e-3)
