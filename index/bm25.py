@@ -80,8 +80,8 @@ class BM25Index:
             n_docs = json.loads((directory / "meta.json").read_text())["n_docs"]
             if not (directory / "params.index.json").exists():
                 return cls(None, n_docs)
-            retriever = bm25s.BM25.load(
-                str(directory), allow_pickle=False, show_progress=False, verbosity=0
+            retriever = bm25s.BM25.load(  # mapped: pages are read as queries touch them
+                str(directory), mmap=True, allow_pickle=False, show_progress=False, verbosity=0
             )
         except (OSError, ValueError, KeyError) as e:
             raise IndexCorruptError(f"cannot read the BM25 index in {directory}: {e}") from e

@@ -18,6 +18,11 @@ from index.config import IndexConfig
 from index.errors import IndexMismatchError, InvalidInputError
 from index.records import Document, Passage
 
+SENTENCE_DTYPE = np.float16
+"""Every store keeps sentence vectors at half precision (rounded to it where its vector type is
+wider): there are several per passage, they only rank a question's few candidate sentences, and
+the same index then answers alike in every store, in the process that wrote it or another."""
+
 
 @dataclass(frozen=True)
 class ModelIdentity:

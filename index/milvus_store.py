@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from index.config import IndexConfig
-from index.contract import Candidates, ModelIdentity, PassageBatch
+from index.contract import SENTENCE_DTYPE, Candidates, ModelIdentity, PassageBatch
 from index.lexical import lucene_idf, query_weights, sparse_dot, term_id
 from index.milvus_rows import (
     PASSAGE_FIELDS,
@@ -287,7 +287,8 @@ class MilvusStore:
                 sentences = batch.sentence_vectors[sentence_row : sentence_row + n]
                 sentence_row += n
                 self.pending.rows.setdefault(passage.doc_id, []).append(
-                    (passage, vector.astype(np.float32), sentences.astype(np.float32), terms)
+                    # sentence vectors at the directory store's precision: the same answers
+                    (passage, vector.astype(np.float32), _half(sentences), terms)
                 )
             for doc in batch.documents:
                 self.pending.documents[doc.id] = doc
@@ -417,3 +418,8 @@ class MilvusStore:
 
     def _scan(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
         return scan(self.client, collection, expr, fields)
+
+
+def _half(vectors: np.ndarray) -> np.ndarray:
+    """Rounded to ``SENTENCE_DTYPE`` (kept as float32, the collection's vector type)."""
+    return vectors.astype(SENTENCE_DTYPE).astype(np.float32)

@@ -1,12 +1,12 @@
 """One snapshot of a ``PassageIndex`` as files (no pickle anywhere)::
 
-    manifest.json          model, dimension, metric, index type, settings, versions, checksums
-    documents.jsonl        one cleaned document a line (the text citations point into)
-    passages.jsonl         one passage a line: offsets, page, sentence offsets, text
-    terms.jsonl            the BM25 terms of each passage, a JSON list a line, passages' order
-    vectors.faiss          passage vectors (FAISS, inner product)
-    sentence_vectors.npy   one float16 row per sentence, passages' sentences in order
-    bm25/                  bm25s arrays and vocabulary
+manifest.json          model, dimension, metric, index type, settings, versions, checksums
+documents.jsonl        one cleaned document a line (the text citations point into)
+passages.jsonl         one passage a line: offsets, page, sentence offsets, text
+terms.jsonl            the BM25 terms of each passage, a JSON list a line, passages' order
+vectors.faiss          passage vectors (FAISS, inner product)
+sentence_vectors.npy   one float16 row per sentence, passages' sentences in order
+bm25/                  bm25s arrays and vocabulary
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
 from index.bm25 import BM25Index
 from index.config import IndexConfig
-from index.contract import ModelIdentity
+from index.contract import SENTENCE_DTYPE, ModelIdentity
 from index.errors import IndexCorruptError
 from index.manifest import Manifest, file_sha256
 from index.passages import PassageIndex
@@ -45,7 +45,7 @@ def write_snapshot(index: PassageIndex, directory: Path) -> None:
     index.vectors.save(directory / VECTORS)
     np.save(
         directory / SENTENCE_VECTORS,
-        index.sentence_matrix().astype(np.float16),
+        index.sentence_matrix().astype(SENTENCE_DTYPE, copy=False),
         allow_pickle=False,
     )
     index.bm25.save(directory / BM25_DIR)
@@ -91,7 +91,7 @@ def read_snapshot(
         "passages": len(index),
         "manifest passages": manifest.passages,
         "vectors": index.vectors.size,
-        "terms": len(index.terms()),
+        "terms": _count_lines(directory / TERMS),
         "bm25 documents": index.bm25.n_docs,
     }
     sentences = sum(len(p.sentences) for p in index.passages())
@@ -113,16 +113,20 @@ def _read_parts(directory: Path, manifest: Manifest, config: IndexConfig) -> Pas
     for data in _read_lines(directory / PASSAGES):
         data["sentences"] = tuple(tuple(s) for s in data["sentences"])
         passages.append(Passage(**data))
-    sentence_vectors = np.load(directory / SENTENCE_VECTORS, allow_pickle=False)
+    # Read when asked for: the sentence vectors of the passages a question reads (a memory map:
+    # a reader never holds all of them), the terms only by a writer rebuilding BM25. The open
+    # file and the map outlive the snapshot's deletion by a later save.
+    sentence_vectors = np.load(directory / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
+    terms_file = (directory / TERMS).open(encoding="utf-8")
     return PassageIndex.restore(
         manifest.identity,
         manifest.settings,
         config,
         documents=documents,
         passages=passages,
-        terms=[tuple(t) for t in _read_lines(directory / TERMS)],
+        terms=lambda: _read_terms(terms_file),
         vectors=VectorIndex.load(directory / VECTORS, manifest.index_type, config),  # type: ignore[arg-type]
-        sentence_vectors=sentence_vectors.astype(np.float32),
+        sentence_vectors=sentence_vectors,
         bm25=BM25Index.load(directory / BM25_DIR),
     )
 
@@ -136,6 +140,17 @@ def _write_lines(path: Path, rows: Iterable[object]) -> None:
 def _read_lines(path: Path) -> list[Any]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f]
+
+
+def _read_terms(file: TextIO) -> list[tuple[str, ...]]:
+    with file:
+        file.seek(0)
+        return [tuple(json.loads(line)) for line in file]
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
 
 
 def fsync(path: Path) -> None:
