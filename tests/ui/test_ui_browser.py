@@ -295,11 +295,15 @@ def test_export_the_conversation_as_markdown_and_open_why(session: Session) -> N
 
     button = page.locator("#rq-export")
     button.wait_for()
-    with page.expect_download() as download_info:
-        button.click()
-    download = download_info.value
+    for _ in range(20):  # the button gets the new turn just after it shows (slower under load)
+        with page.expect_download() as download_info:
+            button.click()
+        download = download_info.value
+        text = Path(download.path()).read_text(encoding="utf-8")
+        if "## 2." in text:
+            break
+        page.wait_for_timeout(250)
     assert download.suggested_filename.endswith(".md")
-    text = Path(download.path()).read_text(encoding="utf-8")
     assert "## 1. When was the interview taken?" in text
     assert "**Short answer:** March 27, 2008" in text
     assert "> ¹ The interview with the minister was taken on March 27, 2008. [1]" in text
