@@ -11,14 +11,14 @@ bm25/                  bm25s arrays and vocabulary
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import numpy as np
+import orjson
 
 from index.bm25 import BM25Index
 from index.config import IndexConfig
@@ -111,13 +111,13 @@ def _read_parts(directory: Path, manifest: Manifest, config: IndexConfig) -> Pas
         documents.append(Document(**data))
     passages = []
     for data in _read_lines(directory / PASSAGES):
-        data["sentences"] = tuple(tuple(s) for s in data["sentences"])
+        data["sentences"] = tuple(map(tuple, data["sentences"]))
         passages.append(Passage(**data))
     # Read when asked for: the sentence vectors of the passages a question reads (a memory map:
     # a reader never holds all of them), the terms only by a writer rebuilding BM25. The open
     # file and the map outlive the snapshot's deletion by a later save.
     sentence_vectors = np.load(directory / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
-    terms_file = (directory / TERMS).open(encoding="utf-8")
+    terms_file = (directory / TERMS).open("rb")
     return PassageIndex.restore(
         manifest.identity,
         manifest.settings,
@@ -132,20 +132,20 @@ def _read_parts(directory: Path, manifest: Manifest, config: IndexConfig) -> Pas
 
 
 def _write_lines(path: Path, rows: Iterable[object]) -> None:
-    with path.open("w", encoding="utf-8") as f:
+    with path.open("wb") as f:
         for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.write(orjson.dumps(row) + b"\n")
 
 
 def _read_lines(path: Path) -> list[Any]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    with path.open("rb") as f:
+        return [orjson.loads(line) for line in f]
 
 
-def _read_terms(file: TextIO) -> list[tuple[str, ...]]:
+def _read_terms(file: BinaryIO) -> list[tuple[str, ...]]:
     with file:
         file.seek(0)
-        return [tuple(json.loads(line)) for line in file]
+        return [tuple(orjson.loads(line)) for line in file]
 
 
 def _count_lines(path: Path) -> int:

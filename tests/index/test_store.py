@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from index.config import IndexConfig
 from index.contract import ModelIdentity, PassageBatch
@@ -267,3 +269,15 @@ def test_damage_is_caught_even_without_checksums(saved, fake_embedder) -> None:
     (directory / PASSAGES).write_text("")
     with pytest.raises(IndexCorruptError, match="disagree on sizes"):
         read_snapshot(directory, identity_of(fake_embedder), verify=False)
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.5]) | st.floats(0, 10, width=32), max_size=60),
+    st.integers(0, 70),
+)
+def test_the_best_bm25_rows_are_by_score_then_row(scores: list[float], depth: int) -> None:
+    from index.passages import _top
+
+    array = np.array(scores, dtype=np.float32)
+    expected = np.lexsort((np.arange(len(array)), -array))[: min(depth, len(array))]
+    assert _top(array, depth).tolist() == expected.tolist()
