@@ -212,11 +212,11 @@ class ChatHandlers:
 
     # -------------------------------------------------------------- documents
     def document_choices(self) -> list[tuple[str, str]]:
-        return [(d.title, d.source) for d in documents(self.rag)]
+        return [(d.title, d.source) for d in documents(self.rag)[: render.DOCUMENTS_SHOWN]]
 
     def documents_view(self) -> tuple[str, Any]:
         docs = documents(self.rag)
-        choices = [(d.title, d.source) for d in docs]
+        choices = [(d.title, d.source) for d in docs[: render.DOCUMENTS_SHOWN]]
         return render.render_documents(docs), gr.Dropdown(choices=choices, value=None)
 
     def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008

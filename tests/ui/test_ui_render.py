@@ -245,3 +245,12 @@ def test_real_answer_renders_with_its_short_answer_in_the_quote(default_rag) -> 
     out = render.render_answer(answer, 0, threshold=0.5)
     assert '<strong class="rq-short">March 27, 2008</strong>' in out
     assert visible_text(out).count(answer.citations[0].quote) == 1
+
+
+def test_a_long_document_list_shows_its_head_and_says_how_many_more() -> None:
+    many = [doc(f"d{i}", title=f"file-{i:04d}.txt") for i in range(render.DOCUMENTS_SHOWN + 7)]
+    out = render.render_documents(many)
+    assert out.count("<tr><td") == render.DOCUMENTS_SHOWN
+    assert f"Document ({render.DOCUMENTS_SHOWN + 7:,})" in out
+    assert "… and 7 more" in out and "rag documents" in out
+    assert "file-0000.txt" in out and f"file-{render.DOCUMENTS_SHOWN:04d}.txt" not in out
