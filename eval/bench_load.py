@@ -51,7 +51,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _serve(index: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(
+    index: Path, env: dict[str, str], timeout_s: float = 120
+) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -61,13 +63,14 @@ def _serve(index: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], s
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
             urllib.request.urlopen(url, timeout=1).close()
             return server, url
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()  # never leave a server behind
                 raise RuntimeError("rag serve did not come up") from None
             time.sleep(0.1)
 
