@@ -7,7 +7,7 @@ script or the chat page does). First one question at a time, to measure the serv
 per question; then ``--clients`` clients asking back to back. Throughput is compared with two
 cores' worth of questions (2 / the CPU seconds one question costs), p50/p95 latency is what a
 client waited. The load runs twice, with questions asked at the same moment sharing one encoder
-call (``rag.embed.QueryBatcher``, the default) and without (``RAG_QUESTION_BATCH=0``), in the
+call (``rag.query_batch.QueryBatcher``, the default) and without (``RAG_QUESTION_BATCH=0``), in the
 same run. Results are recorded in docs/performance.md.
 """
 

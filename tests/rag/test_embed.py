@@ -14,12 +14,12 @@ from rag.embed import (
     MODEL_NAME,
     MODEL_SHA256,
     MiniLMEmbedder,
-    QueryBatcher,
     bundled_model_dir,
     default_embedder,
     file_sha256,
 )
 from rag.errors import ModelError
+from rag.query_batch import QueryBatcher
 
 
 def test_the_constructor_loads_nothing() -> None:
