@@ -24,7 +24,7 @@ from rag.answering.reader import use_reader
 from rag.errors import RagError
 from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import RETRIEVAL_MODES
-from ui import render
+from ui import render, render_documents
 from ui.assets import CSS, SOURCE_JS, TRANSCRIPT_JS
 from ui.handlers import DEFAULT_K, ChatHandlers, default_examples, documents
 from ui.uploads import MAX_UPLOAD_BYTES
@@ -151,7 +151,7 @@ def build_app(rag: RAG, *, examples: Sequence[str] | None = None) -> gr.Blocks:
                         )
                         status = gr.HTML("", elem_id="rq-upload-status", js_on_load=None)
                         docs_table = gr.HTML(
-                            render.render_documents(documents(rag)),
+                            render_documents.render_documents(documents(rag)),
                             elem_id="rq-docs",
                             js_on_load=None,
                         )

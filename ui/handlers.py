@@ -21,7 +21,7 @@ from rag.errors import InvalidInputError, RagError
 from rag.opening import DEFAULT_CORPUS_DIR
 from rag.render import format_markdown
 from rag.types import RETRIEVAL_MODES, Answer, Document, RetrievalMode
-from ui import render
+from ui import render, render_documents
 from ui.render import Exchange
 from ui.uploads import (
     UploadRejectedError,
@@ -212,12 +212,14 @@ class ChatHandlers:
 
     # -------------------------------------------------------------- documents
     def document_choices(self) -> list[tuple[str, str]]:
-        return [(d.title, d.source) for d in documents(self.rag)[: render.DOCUMENTS_SHOWN]]
+        return [
+            (d.title, d.source) for d in documents(self.rag)[: render_documents.DOCUMENTS_SHOWN]
+        ]
 
     def documents_view(self) -> tuple[str, Any]:
         docs = documents(self.rag)
-        choices = [(d.title, d.source) for d in docs[: render.DOCUMENTS_SHOWN]]
-        return render.render_documents(docs), gr.Dropdown(choices=choices, value=None)
+        choices = [(d.title, d.source) for d in docs[: render_documents.DOCUMENTS_SHOWN]]
+        return render_documents.render_documents(docs), gr.Dropdown(choices=choices, value=None)
 
     def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
         """Outputs: upload report, documents table, remove dropdown, file input (cleared)."""
@@ -235,7 +237,7 @@ class ChatHandlers:
             if not ok:
                 _warn(message, sentence=False)
         table, dropdown = self.documents_view()
-        return render.render_upload_report(lines), table, dropdown, None
+        return render_documents.render_upload_report(lines), table, dropdown, None
 
     def _index_one(self, tmp: Path, name: str) -> tuple[bool, str]:
         try:
@@ -279,7 +281,7 @@ class ChatHandlers:
                 message += f"; its file is kept as {self._shown(set_aside_removed(path))}"
             lines.append((True, message))
         table, dropdown = self.documents_view()
-        return render.render_upload_report(lines), table, dropdown
+        return render_documents.render_upload_report(lines), table, dropdown
 
     def _shown(self, path: Path) -> str:
         """A kept file's path as the user can find it: relative to the index directory."""

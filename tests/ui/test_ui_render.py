@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.types import Answer, Citation, Document, Explanation, Hit, Passage, PassageTrace
-from ui import render
+from ui import render, render_documents
 from ui.render import Exchange, Span, escape_text, highlight
 
 HOSTILE = (
@@ -233,9 +233,11 @@ def test_source_of_a_related_passage_marks_the_passage() -> None:
 
 
 def test_documents_table_and_upload_report_escape_names() -> None:
-    out = render.render_documents([doc("x", title="<img src=x onerror=alert(1)>.txt")])
+    out = render_documents.render_documents([doc("x", title="<img src=x onerror=alert(1)>.txt")])
     assert "<img" not in out and "&#60;img" in out
-    report = render.render_upload_report([(True, "a.txt: indexed"), (False, "<b>.exe: no")])
+    report = render_documents.render_upload_report(
+        [(True, "a.txt: indexed"), (False, "<b>.exe: no")]
+    )
     assert "<b>" not in report
     assert "✓ a.txt: indexed" in visible_text(report) and "✗ <b>.exe: no" in visible_text(report)
 
@@ -248,9 +250,11 @@ def test_real_answer_renders_with_its_short_answer_in_the_quote(default_rag) -> 
 
 
 def test_a_long_document_list_shows_its_head_and_says_how_many_more() -> None:
-    many = [doc(f"d{i}", title=f"file-{i:04d}.txt") for i in range(render.DOCUMENTS_SHOWN + 7)]
-    out = render.render_documents(many)
-    assert out.count("<tr><td") == render.DOCUMENTS_SHOWN
-    assert f"Document ({render.DOCUMENTS_SHOWN + 7:,})" in out
+    many = [
+        doc(f"d{i}", title=f"file-{i:04d}.txt") for i in range(render_documents.DOCUMENTS_SHOWN + 7)
+    ]
+    out = render_documents.render_documents(many)
+    assert out.count("<tr><td") == render_documents.DOCUMENTS_SHOWN
+    assert f"Document ({render_documents.DOCUMENTS_SHOWN + 7:,})" in out
     assert "… and 7 more" in out and "rag documents" in out
-    assert "file-0000.txt" in out and f"file-{render.DOCUMENTS_SHOWN:04d}.txt" not in out
+    assert "file-0000.txt" in out and f"file-{render_documents.DOCUMENTS_SHOWN:04d}.txt" not in out
