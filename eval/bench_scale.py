@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from eval.bench_load import _ask, _serve
-from eval.bench_store import _paragraphs, _questions, _rss_mb
+from eval.bench_store import RandomVectors, _paragraphs, _questions, _rss_mb
 from eval.tuning import DEFAULT_DATA
 from rag.analysis import index_terms
 from rag.embed import IN_PASSAGE, MODEL_NAME, MODEL_SHA256
@@ -49,29 +49,12 @@ PER_DOCUMENT = 10
 BATCH_DOCUMENTS = 1_000
 
 
-class Precomputed:
+class Precomputed(RandomVectors):
     """The bundled model's identity for vectors made by this benchmark (it never encodes)."""
 
     name = MODEL_NAME
     sha256 = MODEL_SHA256
-    dimension = 384
-    max_tokens = 256
     sentence_vectors = IN_PASSAGE
-
-    def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        raise NotImplementedError("the benchmark hands the store its vectors")
-
-    def encode_passages(
-        self,
-        texts: list[str],
-        sentences: list[list[tuple[int, int]]],
-        *,
-        show_progress: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError("the benchmark hands the store its vectors")
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
 
 
 def real_vectors(data: Path, queries: int) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:

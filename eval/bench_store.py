@@ -51,6 +51,11 @@ class RandomVectors:
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         raise NotImplementedError("the benchmark never encodes")
 
+    def encode_passages(
+        self, texts: list[str], sentences: list[list[tuple[int, int]]], **_: object
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError("the benchmark never encodes")
+
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
