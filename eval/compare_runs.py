@@ -1,9 +1,11 @@
-"""Two ``rag eval`` outputs side by side: the largest metric difference and the prediction rows
-that differ (latency aside), field by field.
+"""Two ``rag eval`` outputs side by side: the largest metric difference, the prediction rows
+that differ (latency aside), field by field, and each run's AUROC of the confidence between
+answerable and unanswerable questions, per mode (how well it tells them apart at any threshold).
 
     python -m eval.compare_runs OUT_A OUT_B
 
-Used for docs/scale-out.md: the same dataset evaluated over a directory index and over Milvus.
+Used for docs/scale-out.md (the same dataset over a directory index and over Milvus) and
+docs/quality.md (the answer weights refitted).
 """
 
 from __future__ import annotations
@@ -52,6 +54,21 @@ def main(argv: list[str] | None = None) -> None:
     if confidence:
         print(f"  confidence difference: median {statistics.median(confidence):.4f}, "
               f"at most {max(confidence):.4f}")  # fmt: skip
+    for name, rows in (("a", a), ("b", b)):
+        print(f"AUROC of the confidence, answerable vs not, {name}: {_auroc(rows)}")
+
+
+def _auroc(rows: dict[tuple[str, str], dict[str, Any]]) -> str:
+    from sklearn.metrics import roc_auc_score
+
+    out = []
+    for mode in sorted({m for m, _ in rows}):
+        chosen = [r for (m, _), r in rows.items() if m == mode]
+        labels = [bool(r["answerable"]) for r in chosen]
+        if len(set(labels)) == 2:
+            scores = [r["confidence"] or 0.0 for r in chosen]
+            out.append(f"{mode} {roc_auc_score(labels, scores):.3f}")
+    return ", ".join(out) or "(needs answerable and unanswerable questions)"
 
 
 if __name__ == "__main__":

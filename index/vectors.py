@@ -69,9 +69,9 @@ class VectorIndex:
         k = min(k, self.size)
         if k == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        # One query gains nothing from OpenMP threads, and on a busy machine (other questions,
-        # the encoder) their spin-waits cost 5x: measured 32 ms against 6 for 20k passages. The
-        # setting is per calling thread, so a thread building an index keeps its threads.
+        # One query gains little from OpenMP threads, and on a busy machine (other questions,
+        # the encoder) their spin-waits cost several times the search itself. The setting is
+        # per calling thread, so a thread building an index keeps its threads.
         faiss.omp_set_num_threads(1)
         if self.index_type == "hnsw":
             hnsw = cast(faiss.IndexHNSWFlat, self._index).hnsw
