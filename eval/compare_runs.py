@@ -2,10 +2,12 @@
 that differ (latency aside), field by field, and each run's AUROC of the confidence between
 answerable and unanswerable questions, per mode (how well it tells them apart at any threshold).
 
-    python -m eval.compare_runs OUT_A OUT_B
+    python -m eval.compare_runs OUT_A OUT_B [--plot PNG --labels A B]
 
-Used for docs/scale-out.md (the same dataset over a directory index and over Milvus) and
-docs/quality.md (the answer weights refitted).
+``--plot`` draws both runs' accuracy-coverage curves in one figure (each mode of each run a line,
+named by its label). Used for docs/scale-out.md (the same dataset over a directory index and over
+Milvus), docs/quality.md (the answer weights refitted) and docs/reader.md (the sentence scorer
+against the reader).
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import argparse
 import json
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from eval.report import plot_coverage
+from eval.scoring import ModeRun
 
 
 def _rows(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -28,15 +34,25 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
+    parser.add_argument("--plot", type=Path, help="write both accuracy-coverage curves here")
+    parser.add_argument("--labels", nargs=2, default=("a", "b"), help="the runs' names in the plot")
     args = parser.parse_args(argv)
-    runs = [json.loads((out / "report.json").read_text())["runs"] for out in (args.a, args.b)]
+    reports = [json.loads((out / "report.json").read_text()) for out in (args.a, args.b)]
+    runs = [report["runs"] for report in reports]
     largest = max(
-        (abs(value - runs[1][mode][name]), mode, name)
-        for mode, metrics in runs[0].items()
-        for name, value in metrics.items()
-        if "latency" not in name and value is not None and runs[1][mode][name] is not None
+        (
+            (abs(value - runs[1][mode][name]), mode, name)
+            for mode, metrics in runs[0].items()
+            if mode in runs[1]
+            for name, value in metrics.items()
+            if "latency" not in name and value is not None and runs[1][mode][name] is not None
+        ),
+        default=None,
     )
-    print(f"largest metric difference: {largest[0]:.5f} ({largest[2]}, {largest[1]})")
+    if largest is None:
+        print("largest metric difference: none (no mode in both runs)")
+    else:
+        print(f"largest metric difference: {largest[0]:.5f} ({largest[2]}, {largest[1]})")
     a, b = _rows(args.a), _rows(args.b)
     fields: Counter[str] = Counter()
     confidence = []
@@ -56,6 +72,23 @@ def main(argv: list[str] | None = None) -> None:
               f"at most {max(confidence):.4f}")  # fmt: skip
     for name, rows in (("a", a), ("b", b)):
         print(f"AUROC of the confidence, answerable vs not, {name}: {_auroc(rows)}")
+    if args.plot:
+        plot_coverage(_curves(reports, args.labels), args.plot)
+        print(f"wrote {args.plot}")
+
+
+def _curves(reports: list[dict[str, Any]], labels: Sequence[str]) -> dict[str, ModeRun]:
+    """Each run's accuracy-coverage curves as ``plot_coverage`` draws them, keyed "label mode"."""
+    curves = {}
+    for label, report in zip(labels, reports, strict=True):
+        for mode, curve in report["curves"]["accuracy_coverage"].items():
+            curves[f"{label} ({mode})"] = ModeRun(
+                mode,
+                [],
+                abstention_curve=[tuple(p) for p in curve],
+                operating_point=report["operating_points"].get(mode),
+            )
+    return curves
 
 
 def _auroc(rows: dict[tuple[str, str], dict[str, Any]]) -> str:

@@ -244,3 +244,28 @@ def test_a_milvus_store_gives_the_directory_stores_figures(
         [*args, "--store", str(tmp_path / "x")], fake_embedder, tmp_path / "o", capsys
     )
     assert code == 1 and "milvus://" in err
+
+
+def test_compare_runs_plots_both_runs_curves_in_one_figure(
+    tmp_path: Path,
+    fake_embedder,  # noqa: ANN001
+    capsys,  # noqa: ANN001
+) -> None:
+    from eval import compare_runs
+
+    squad = str(write_squad(tmp_path / "tiny.json"))
+    for name, mode in (("a", "hybrid"), ("b", "bm25")):
+        assert _eval(["--dataset", squad, "--mode", mode], fake_embedder, tmp_path / name, capsys)[0] == 0
+    reports = [_report(tmp_path / name) for name in ("a", "b")]
+    curves = compare_runs._curves(reports, ("scorer", "other"))
+    assert list(curves) == ["scorer (hybrid)", "other (bm25)"]
+    for (label, run), report in zip(curves.items(), reports):
+        mode = label.split("(")[1].rstrip(")")
+        assert run.abstention_curve == [tuple(p) for p in report["curves"]["accuracy_coverage"][mode]]
+        assert run.operating_point == report["operating_points"][mode]
+
+    plot = tmp_path / "both.png"
+    compare_runs.main([str(tmp_path / "a"), str(tmp_path / "b"), "--plot", str(plot)])
+    out = capsys.readouterr().out
+    assert plot.read_bytes().startswith(b"\x89PNG") and f"wrote {plot}" in out
+    assert "AUROC of the confidence, answerable vs not, a: hybrid" in out
