@@ -172,8 +172,10 @@ def fit_logistic(
 
 
 def fit_abstention(
-    x: np.ndarray, right: np.ndarray, groups: np.ndarray
+    x: np.ndarray, right: np.ndarray, groups: np.ndarray, features: tuple[str, ...] = FEATURES
 ) -> tuple[AbstentionModel, dict]:
+    """The confidence over ``features`` (the columns of ``x``) and its threshold
+    (``choose_threshold``), with the figures at that threshold."""
     y = np.isin(groups, ("hasans", "ontopic")) & right
     coef, intercept, counts = fit_logistic(x, y, groups)
     confidence = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
@@ -186,6 +188,7 @@ def fit_abstention(
         coef=tuple(round(float(c), 5) for c in coef),
         intercept=round(intercept, 5),
         threshold=threshold,
+        features=features,
     )
     return fitted, {"at_threshold": curve[threshold], "n": {g: int(n) for g, n in counts.items()}}
 

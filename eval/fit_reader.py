@@ -11,12 +11,13 @@ dev set.
 1. Passage choice (``ReaderChoice``): the weights of retrieval evidence added to each span's
    margin that maximise the mean F1 of the chosen span over the held-out answerable questions
    (a grid; the margin alone is one of its points).
-2. Label: 1 when the reader's answer is right: the question is answerable and the span's F1
-   against a gold answer is at least ``RIGHT_F1`` (on-topic: the span lies in the evidence).
+2. Label: 1 when the reader's answer is right: the question is answerable and its quote holds a
+   gold answer, as ``rag eval`` counts a right answer (on-topic: the span lies in the evidence).
 3. Confidence: logistic regression on ``READER_FEATURES`` (from the same ``Answerer.weigh`` that
    answers questions, with the fitted choice); the four groups get equal total weight.
-4. Threshold: the one that maximises the mean share of right decisions over the groups (answered
-   right, for answerable and on-topic questions; abstained, for unanswerable and off-topic ones).
+4. Threshold: the sentence scorer's rule (``eval.fit_answering.choose_threshold``): the strictest
+   one that still answers 95 % of the questions answered right, in SQuAD and in the default
+   corpus each; the curve it is chosen from is logged.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ import numpy as np
 
 from eval.corpus import build_corpus
 from eval.datasets import load_squad
-from eval.fit_answering import OFFTOPIC, ON_TOPIC, fit_logistic
-from eval.metrics import f1
+from eval.fit_answering import (
+    OFFTOPIC,
+    ON_TOPIC,
+    fit_abstention,
+)
+from eval.metrics import contains_gold, f1
 from eval.reader_data import load_pool, split_by_article
 from eval.tuning import DEFAULT_DATA
 from rag.answering import Answerer
@@ -43,7 +48,6 @@ from rag.answering.confidence import passage_evidence
 from rag.answering.config import (
     CONFIG_PATH,
     READER_FEATURES,
-    AbstentionModel,
     AnsweringConfig,
     ReaderChoice,
     load_config,
@@ -55,9 +59,6 @@ from rag.opening import DEFAULT_CORPUS_DIR
 from rag.pipeline import RAG
 
 logger = logging.getLogger(__name__)
-
-RIGHT_F1 = 0.5
-GROUPS = ("hasans", "noans", "ontopic", "offtopic")
 
 
 def held_out_squad(pool: Path, seed: int, share: float, out: Path) -> Path:
@@ -112,50 +113,29 @@ def reader_answerer(rag: RAG, config: AnsweringConfig) -> Answerer:
 
 def ask_all(
     rag: RAG, questions: list[tuple[str, str, tuple[str, ...]]], config: AnsweringConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, right, group) of each question, the reader reading."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    """(features, right, group) of each question, the reader reading, and over the answerable
+    ones how often the span's sentence, and the whole quote, hold a gold answer."""
     answerer = reader_answerer(rag, config)
     vectors = rag.embedder.encode([q for _, q, _ in questions], show_progress=True)
     rows, right, groups = [], [], []
+    holds: dict[str, list[bool]] = {"span_sentence_holds_gold": [], "quote_holds_gold": []}
     for (group, question, golds), vector in zip(questions, vectors):
         evidence = answerer.weigh(question, vector)
-        span = answerer.decide(question, question, evidence, strictness=0.0).short_answer
+        answer = answerer.decide(question, question, evidence, strictness=0.0)
         rows.append([evidence.read_features[name] for name in READER_FEATURES])
         groups.append(group)
-        if span is None or group in ("noans", "offtopic"):
+        if answer.short_answer is None or group in ("noans", "offtopic"):
             right.append(False)
         elif group == "ontopic":
-            right.append(any(span in g for g in golds))
+            right.append(any(answer.short_answer in g for g in golds))
         else:
-            right.append(f1(span, list(golds)) >= RIGHT_F1)
-    return np.array(rows), np.array(right), np.array(groups)
-
-
-def decisions_right(
-    confidence: np.ndarray, right: np.ndarray, groups: np.ndarray, t: float
-) -> dict[str, float]:
-    """Per group, the share of right decisions at threshold ``t``."""
-    answered = confidence >= t
-    out = {}
-    for g in GROUPS:
-        mask = groups == g
-        ok = (answered & right) if g in ("hasans", "ontopic") else ~answered
-        out[g] = float(np.mean(ok[mask])) if mask.any() else float("nan")
-    return out
-
-
-def fit(x: np.ndarray, right: np.ndarray, groups: np.ndarray) -> tuple[AbstentionModel, dict]:
-    coef, intercept, counts = fit_logistic(x, right, groups)
-    confidence = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
-    curve = {
-        float(t): decisions_right(confidence, right, groups, t)
-        for t in np.round(np.arange(0.05, 0.951, 0.01), 2)
-    }
-    threshold = max(curve, key=lambda t: np.nanmean(list(curve[t].values())))
-    fitted = AbstentionModel(
-        tuple(round(float(c), 5) for c in coef), round(intercept, 5), threshold, READER_FEATURES
-    )
-    return fitted, {"at_threshold": curve[threshold], "n": counts}
+            first = answer.citations[0].quote
+            holds["span_sentence_holds_gold"].append(contains_gold(first, golds))
+            holds["quote_holds_gold"].append(contains_gold(answer.answer or "", golds))
+            right.append(holds["quote_holds_gold"][-1])
+    shares = {k: round(float(np.mean(v)), 4) for k, v in holds.items() if v}
+    return np.array(rows), np.array(right), np.array(groups), shares
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -196,8 +176,9 @@ def main(argv: list[str] | None = None) -> None:
         ask_all(squad_rag, squad_questions, chosen),
         ask_all(corpus_rag, ontopic + offtopic, chosen),
     ]
-    x, right, groups = (np.concatenate(p) for p in zip(*parts))
-    model, report = fit(x, right, groups)
+    x, right, groups = (np.concatenate(p) for p in list(zip(*parts))[:3])
+    model, report = fit_abstention(x, right, groups, READER_FEATURES)
+    report["held_out_answering_all"] = parts[0][3]
     logger.info("reader confidence %s\n%s", model, json.dumps(report, indent=2))
     config = load_config()
     provenance = dict(config.provenance)

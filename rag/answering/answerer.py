@@ -171,7 +171,7 @@ class Answerer:
         spans = choose_spans(
             self.store, spans, hits, vector, query_terms, idf, self.config.reader_choice
         )
-        read = reader_features(self.store, spans, vector, query_terms, idf)
+        read = reader_features(self.store, spans, sentences, features, vector, query_terms, idf)
         return Evidence(hits, sentences, query_terms, features, spans, read)
 
     def decide(
@@ -220,7 +220,8 @@ class Answerer:
     def _decide_read(
         self, question: str, query: str, evidence: Evidence, k: int, strictness: float | None
     ) -> Answer:
-        """The reader's best span is the short answer; the sentences holding it, the quote."""
+        """The reader's best span is the short answer; the sentences holding it, the first quote,
+        followed by the sentence scorer's best quote that adds something."""
         model = self.config.reader
         span = evidence.spans[0] if evidence.spans else None
         confidence = model.confidence(evidence.read_features) if span else 0.0
@@ -230,23 +231,45 @@ class Answerer:
             return _abstain(question, query, confidence, hits)
         passage = self.store.passage(span.passage_id)
         quote_start, quote_end = sentences_around(passage, span.start, span.end)
-        citation = cite_span(self.store, 1, passage.id, quote_start, quote_end)
+        citations = [cite_span(self.store, 1, passage.id, quote_start, quote_end)]
         document = self.store.document(passage.doc_id)
         assert document is not None  # cite_span checked it
-        rank = next(h.rank for h in evidence.hits if h.passage.id == passage.id)
+        cited = [(passage.id, next(h.rank for h in evidence.hits if h.passage.id == passage.id))]
+        for extra in self._supporting(evidence, passage.doc_id, quote_start, quote_end):
+            citations.append(cite(self.store, len(citations) + 1, extra))
+            cited.append((extra.passage_id, extra.rank))
         answer = Answer(
             question=question,
-            answer=citation.quote,
+            answer=" ".join(c.quote for c in citations),
             short_answer=document.text[span.start : span.end],
             abstained=False,
             confidence=confidence,
-            citations=(citation,),
-            passages=tuple(_with_cited_first(hits, evidence.hits, [(passage.id, rank)])),
+            citations=tuple(citations),
+            passages=tuple(_with_cited_first(hits, evidence.hits, cited)),
             query=query,
             short_answer_span=(span.start, span.end),
         )
         check_citations(answer, self.store)
         return answer
+
+    def _supporting(
+        self, evidence: Evidence, doc_id: str, start: int, end: int
+    ) -> list[ScoredSentence]:
+        """The sentence scorer's quotes that the span's quote (``doc_id``, ``[start, end)``)
+        does not already hold, up to ``max_quotes`` in all: when the reader's span is wrong, the
+        scorer's best sentence often holds the answer (on the pool's held-out articles the quotes
+        hold a gold answer for 0.88 of answerable questions, against 0.80 for the span's
+        sentence alone; ``docs/reader.md``)."""
+        weights = self.config.weights
+        quotes = select_quotes(evidence.sentences, evidence.query_terms, weights)
+        extra: list[ScoredSentence] = []
+        for q in quotes:
+            if len(extra) + 1 >= weights.max_quotes:
+                break
+            same_document = self.store.passage(q.passage_id).doc_id == doc_id
+            if not (same_document and q.start < end and start < q.end):
+                extra.append(q)
+        return extra
 
 
 def _abstain(question: str, query: str, confidence: float, hits: list[Hit]) -> Answer:

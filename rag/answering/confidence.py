@@ -41,18 +41,33 @@ def evidence_features(
 def reader_features(
     store: PassageStore,
     spans: list[ReadSpan],
+    sentences: list[ScoredSentence],
+    scored: dict[str, float],
     vector: np.ndarray,
     query_terms: list[str],
     idf: dict[str, float],
 ) -> dict[str, float]:
-    """The features of ``READER_FEATURES`` for the reader's best span (all 0 when none)."""
+    """The features of ``READER_FEATURES`` for the reader's best span (all 0 when none), with
+    ``scored``, the sentence scorer's ``evidence_features`` of ``sentences``: a span the scorer's
+    best sentence holds is right more often than one the two disagree on."""
     if not spans:
         return dict.fromkeys(READER_FEATURES, 0.0)
     best = spans[0]
+    top = sentences[0] if sentences else None
+    agree = (
+        top is not None
+        and top.passage_id == best.passage_id
+        and top.start <= best.start
+        and best.end <= top.end
+    )
     return {
         "span_margin": best.margin,
         "span_score": best.score,
         **passage_evidence(store, best.passage_id, vector, query_terms, idf),
+        "sentence_cosine": scored["cosine"],
+        "sentence_lexical": scored["lexical"],
+        "sentence_margin": scored["margin"],
+        "span_in_best_sentence": float(agree),
     }
 
 

@@ -29,8 +29,13 @@ READER_FEATURES = (
     "passage_cosine",
     "passage_lexical",
     "missing_rare",
+    "sentence_cosine",
+    "sentence_lexical",
+    "sentence_margin",
+    "span_in_best_sentence",
 )
-"""What the reader's confidence reads (``rag.answering.confidence.reader_features``)."""
+"""What the reader's confidence reads (``rag.answering.confidence.reader_features``): the span's
+own evidence, and the sentence scorer's for its best sentence (two views of one question)."""
 
 
 @dataclass(frozen=True)

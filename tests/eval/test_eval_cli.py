@@ -255,13 +255,18 @@ def test_compare_runs_plots_both_runs_curves_in_one_figure(
 
     squad = str(write_squad(tmp_path / "tiny.json"))
     for name, mode in (("a", "hybrid"), ("b", "bm25")):
-        assert _eval(["--dataset", squad, "--mode", mode], fake_embedder, tmp_path / name, capsys)[0] == 0
+        assert (
+            _eval(["--dataset", squad, "--mode", mode], fake_embedder, tmp_path / name, capsys)[0]
+            == 0
+        )
     reports = [_report(tmp_path / name) for name in ("a", "b")]
     curves = compare_runs._curves(reports, ("scorer", "other"))
     assert list(curves) == ["scorer (hybrid)", "other (bm25)"]
     for (label, run), report in zip(curves.items(), reports):
         mode = label.split("(")[1].rstrip(")")
-        assert run.abstention_curve == [tuple(p) for p in report["curves"]["accuracy_coverage"][mode]]
+        assert run.abstention_curve == [
+            tuple(p) for p in report["curves"]["accuracy_coverage"][mode]
+        ]
         assert run.operating_point == report["operating_points"][mode]
 
     plot = tmp_path / "both.png"

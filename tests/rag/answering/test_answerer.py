@@ -170,10 +170,15 @@ class FindingReader:
         ]
 
 
-def reading(rag: RAG, reader: FindingReader, threshold: float = 0.5) -> Answerer:
+def reading(
+    rag: RAG, reader: FindingReader, threshold: float = 0.5, max_quotes: int = 1
+) -> Answerer:
     default = rag.answerer()
+    config = always_answer()
     config = dataclasses.replace(
-        always_answer(), reader=AbstentionModel((1.0,), 0.0, threshold, ("span_margin",))
+        config,
+        weights=dataclasses.replace(config.weights, max_quotes=max_quotes),
+        reader=AbstentionModel((1.0,), 0.0, threshold, ("span_margin",)),
     )
     return Answerer(default.retriever, default.store, rag.embedder, config, reader)  # type: ignore[arg-type]
 
@@ -187,6 +192,33 @@ def test_with_a_reader_the_span_is_the_short_answer_quoted_in_its_sentence(small
     assert_verbatim(answer, small_rag)
     assert 0 < len(reader.read_passages[0]) <= 4  # only the best passages are read
     assert answer.confidence == pytest.approx(1 / (1 + math.exp(-3.0)))
+
+
+def test_with_a_reader_the_scorers_best_sentence_follows_the_spans_unless_it_is_the_same(
+    small_rag: RAG,
+) -> None:
+    question = "Who founded the library?"
+    best = answerer(small_rag, always_answer()).ask(question).citations[0].quote
+    sentences = [
+        "The library holds forty thousand books.",
+        "It was founded by Maria Lopez in Lisbon.",
+    ]
+    assert best in sentences  # what the sentence scorer quotes first
+    other = next(s for s in sentences if s != best)
+    span = "forty thousand" if "forty" in other else "Maria Lopez"
+
+    elsewhere = reading(small_rag, FindingReader(span), max_quotes=2).ask(question)
+    assert [c.quote for c in elsewhere.citations] == [other, best]
+    assert [c.n for c in elsewhere.citations] == [1, 2]
+    assert elsewhere.answer == " ".join(c.quote for c in elsewhere.citations)
+    assert elsewhere.short_answer == span  # in the first quote, the span's own
+    assert_verbatim(elsewhere, small_rag)
+
+    in_best = "forty thousand" if "forty" in best else "Maria Lopez"
+    same = reading(small_rag, FindingReader(in_best), max_quotes=2).ask(question)
+    assert same.citations[0].quote == best
+    assert best not in [c.quote for c in same.citations[1:]]
+    assert_verbatim(same, small_rag)
 
 
 def test_with_a_reader_no_span_or_a_low_margin_abstains(small_rag: RAG) -> None:
@@ -203,3 +235,25 @@ def test_questions_without_words_are_refused(small_rag: RAG, question: str) -> N
         small_rag.ask(question)
     with pytest.raises(InvalidInputError, match="no words"):
         small_rag.search(question)
+
+
+def test_the_readers_confidence_reads_the_span_and_the_scorers_best_sentence(
+    small_rag: RAG,
+) -> None:
+    from rag.answering.config import READER_FEATURES
+
+    question = "Who founded the library?"
+    best = answerer(small_rag, always_answer()).ask(question).citations[0].quote
+    inside = "forty thousand" if "forty" in best else "Maria Lopez"
+    outside = "Maria Lopez" if inside == "forty thousand" else "forty thousand"
+    for span, agrees in ((inside, 1.0), (outside, 0.0)):
+        reading_answerer = reading(small_rag, FindingReader(span))
+        vector = small_rag.embedder.encode([question])[0]
+        evidence = reading_answerer.weigh(question, vector)
+        read = evidence.read_features
+        assert set(read) == set(READER_FEATURES)
+        assert read["span_in_best_sentence"] == agrees
+        assert read["span_margin"] == 3.0
+        assert read["sentence_cosine"] == evidence.features["cosine"]
+        assert read["sentence_lexical"] == evidence.features["lexical"]
+        assert read["sentence_margin"] == evidence.features["margin"]
