@@ -66,22 +66,26 @@ def main(argv: list[str] | None = None) -> None:
         corpus = Path(__file__).resolve().parent.parent / "rag" / "data" / "corpus"
         subprocess.run([*RAG, "index", str(corpus), "--index-dir", str(index), "--no-progress"],
                        env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        ask = [*RAG, "ask", "When was the interview taken?", "--index-dir", str(index)]
         steps = {
             "python -c pass (floor)": lambda: _timed([sys.executable, "-c", "pass"], env),
             "rag --help": lambda: _timed([*RAG, "--help"], env),
             "rag documents": lambda: _timed([*RAG, "documents", "--index-dir", str(index)], env),
-            "rag ask (cold: the model loads)": lambda: _timed(
-                [*RAG, "ask", "When was the interview taken?", "--index-dir", str(index)], env
+            "rag ask --no-reader (cold: the model loads)": lambda: _timed(
+                [*ask, "--no-reader"], env
             ),
+            "rag ask (cold: the model and the reader load)": lambda: _timed(ask, env),
             "rag serve, until the page answers": lambda: _serve_ready(index, env),
         }
         times: dict[str, list[float]] = {name: [] for name in steps}
         for _ in range(args.repeat):
             for name, step in steps.items():
                 times[name].append(step())
-    print(f"{'command':<36} {'median s':>9} {'max s':>7}   ({args.repeat} runs each, interleaved)")
+    width = max(len(name) for name in times)
+    heading = f"{'command':<{width}} {'median s':>9} {'max s':>7}"
+    print(f"{heading}   ({args.repeat} runs each, interleaved)")
     for name, found in times.items():
-        print(f"{name:<36} {statistics.median(found):>9.2f} {max(found):>7.2f}")
+        print(f"{name:<{width}} {statistics.median(found):>9.2f} {max(found):>7.2f}")
 
 
 if __name__ == "__main__":

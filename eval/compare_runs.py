@@ -2,10 +2,12 @@
 that differ (latency aside), field by field, and each run's AUROC of the confidence between
 answerable and unanswerable questions, per mode (how well it tells them apart at any threshold).
 
-    python -m eval.compare_runs OUT_A OUT_B [--plot PNG --labels A B]
+    python -m eval.compare_runs OUT_A OUT_B [--plot PNG --labels A B] [--at T ...]
 
 ``--plot`` draws both runs' accuracy-coverage curves in one figure (each mode of each run a line,
-named by its label). Used for docs/scale-out.md (the same dataset over a directory index and over
+named by its label); ``--at`` prints, for each run, the share of answerable questions answered and
+of unanswerable ones abstained had the threshold been each T (what the strictness setting trades).
+Used for docs/scale-out.md (the same dataset over a directory index and over
 Milvus), docs/quality.md (the answer weights refitted) and docs/reader.md (the sentence scorer
 against the reader).
 """
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("b", type=Path)
     parser.add_argument("--plot", type=Path, help="write both accuracy-coverage curves here")
     parser.add_argument("--labels", nargs=2, default=("a", "b"), help="the runs' names in the plot")
+    parser.add_argument("--at", nargs="+", type=float, default=(), help="thresholds to report")
     args = parser.parse_args(argv)
     reports = [json.loads((out / "report.json").read_text()) for out in (args.a, args.b)]
     runs = [report["runs"] for report in reports]
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
               f"at most {max(confidence):.4f}")  # fmt: skip
     for name, rows in (("a", a), ("b", b)):
         print(f"AUROC of the confidence, answerable vs not, {name}: {_auroc(rows)}")
+        for threshold in args.at:
+            print(f"  at {threshold:.2f}: {_at(rows, threshold)}")
     if args.plot:
         plot_coverage(_curves(reports, args.labels), args.plot)
         print(f"wrote {args.plot}")
@@ -89,6 +94,19 @@ def _curves(reports: list[dict[str, Any]], labels: Sequence[str]) -> dict[str, M
                 operating_point=report["operating_points"].get(mode),
             )
     return curves
+
+
+def _at(rows: dict[tuple[str, str], dict[str, Any]], threshold: float) -> str:
+    """Per mode, answerable questions answered and unanswerable ones abstained at ``threshold``."""
+    out = []
+    for mode in sorted({m for m, _ in rows}):
+        chosen = [r for (m, _), r in rows.items() if m == mode]
+        answered = [(r["confidence"] or 0.0) >= threshold for r in chosen]
+        has = [a for a, r in zip(answered, chosen) if r["answerable"]]
+        no = [not a for a, r in zip(answered, chosen) if not r["answerable"]]
+        share = [f"{sum(v) / len(v):.3f}" if v else "-" for v in (has, no)]
+        out.append(f"{mode} answerable answered {share[0]}, unanswerable abstained {share[1]}")
+    return "; ".join(out)
 
 
 def _auroc(rows: dict[tuple[str, str], dict[str, Any]]) -> str:

@@ -20,7 +20,7 @@ from gradio.utils import NamedString
 from gradio_client import utils as client_utils
 
 from rag import RAG, open_index
-from rag.answering.reader import use_reader
+from rag.answering.reader import default_reader, use_reader
 from rag.errors import RagError
 from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import RETRIEVAL_MODES
@@ -274,10 +274,13 @@ def serve(
 
 
 def _warm(rag: RAG) -> None:
-    """Load the model while the page comes up, so that the first question does not wait for
-    it; a model that cannot load says so when a question needs it."""
+    """Load the model, and the reader when it answers by default, while the page comes up, so
+    that the first question does not wait for them; a model that cannot load says so when a
+    question needs it."""
     try:
         rag.embedder.encode(["warm up"])
+        if use_reader(None):
+            default_reader().load()
     except RagError as e:
         logger.warning("the model did not load: %s", e)
 

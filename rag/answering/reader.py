@@ -31,13 +31,16 @@ MAX_LENGTH = 192
 """Tokens per window (question, passage piece, special tokens): what the reader was trained on."""
 STRIDE = 64
 """Tokens two windows of a long passage share, so an answer across a cut is whole in one."""
+MAX_QUESTION_TOKENS = 64
+"""A longer question is cut to its first 64 tokens, so every window keeps room for the passage."""
 MAX_ANSWER_TOKENS = 30
 CANDIDATES = 20
 """Best start and end positions combined per window; the best span is almost always among them."""
 BATCH = 32
-READ_BY_DEFAULT = False
-"""Whether ``ask`` reads with the reader unless told otherwise (the sentence scorer is the fast
-mode, and the fallback when no reader is shipped)."""
+READ_BY_DEFAULT = True
+"""Whether ``ask`` reads with the reader unless told otherwise: it does, as its answers are better
+on every figure of docs/reader.md but one; the sentence scorer (``reader=False``,
+``--no-reader``) is the fast mode, and the fallback when no reader is shipped."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,12 @@ def tokenize_windows(
     tensors: bool = True,
 ) -> Any:
     """Question + context windows as the reader reads them (training and reading alike): the
-    context cut into ``max_length``-token windows overlapping by ``stride``, with each window's
-    example (``overflow_to_sample_mapping``) and character offsets (``offset_mapping``)."""
+    question cut to ``MAX_QUESTION_TOKENS``, the context into ``max_length``-token windows
+    overlapping by ``stride``, with each window's example (``overflow_to_sample_mapping``) and
+    character offsets (``offset_mapping``)."""
+    cut = {q: _first_tokens(tokenizer, q, MAX_QUESTION_TOKENS) for q in set(questions)}
     return tokenizer(
-        list(questions),
+        [cut[q] for q in questions],
         list(contexts),
         truncation="only_second",
         max_length=max_length,
@@ -87,6 +92,15 @@ def tokenize_windows(
         padding=padding,
         return_tensors="pt" if tensors else None,
     )
+
+
+def _first_tokens(tokenizer: Any, text: str, limit: int) -> str:
+    """``text`` up to the end of its ``limit``-th token (all of it when shorter)."""
+    offsets = tokenizer(
+        text, add_special_tokens=False, return_offsets_mapping=True, truncation=True,
+        max_length=limit,
+    )["offset_mapping"]  # fmt: skip
+    return text[: offsets[-1][1]] if len(offsets) == limit else text
 
 
 def best_span(

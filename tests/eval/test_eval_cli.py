@@ -274,3 +274,9 @@ def test_compare_runs_plots_both_runs_curves_in_one_figure(
     out = capsys.readouterr().out
     assert plot.read_bytes().startswith(b"\x89PNG") and f"wrote {plot}" in out
     assert "AUROC of the confidence, answerable vs not, a: hybrid" in out
+
+    compare_runs.main([str(tmp_path / "a"), str(tmp_path / "b"), "--at", "0", "1.01"])
+    lines = capsys.readouterr().out.splitlines()
+    # Nothing is below 0 and nothing reaches 1.01: everything answered, then everything refused.
+    assert "  at 0.00: hybrid answerable answered 1.000, unanswerable abstained 0.000" in lines
+    assert "  at 1.01: bm25 answerable answered 0.000, unanswerable abstained 1.000" in lines

@@ -113,3 +113,20 @@ def test_the_passage_choice_weighs_retrieval_evidence_against_the_margin(fake_em
     assert [s.passage_id for s in weighed] == [treaty.id, music.id]  # retrieval tips it
     with pytest.raises(ValueError, match="reader choice weights must be >= 0"):
         ReaderChoice(fused=-1.0)
+
+
+@pytest.mark.model
+def test_a_question_longer_than_a_window_is_cut_and_still_read() -> None:
+    from rag.answering.reader import MAX_QUESTION_TOKENS, tokenize_windows
+
+    text = "The library holds forty thousand books. It was founded by Maria Lopez in Lisbon."
+    reader = Reader().load()
+    question = "Who founded the library? " + "Please answer carefully and in full. " * 150
+    read = reader.read(question, passages(text))  # used to fail: no room left for the passage
+    doc = document_from_text(text, "doc.txt")
+    assert doc.text[read[0].start : read[0].end] == "Maria Lopez"
+    windows = tokenize_windows(reader._tokenizer, [question], [text])
+    question_tokens = [s for s in windows.sequence_ids(0) if s == 0]
+    assert len(question_tokens) == MAX_QUESTION_TOKENS
+    short = tokenize_windows(reader._tokenizer, ["Who founded the library?"], [text])
+    assert reader._tokenizer.decode(short["input_ids"][0]).startswith("[CLS] who founded the")
