@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
                 timings[name].append(time.perf_counter() - started)
         print(f"per question ({len(questions)} questions, one at a time):")
         for name, samples in timings.items():
-            print(f"  {name:13s} {_ms(samples)}")
+            print(f"  {name:15s} {_ms(samples)}")
         ratio = statistics.median(timings["ask --no-reader"]) / statistics.median(timings["encode"])
         print(f"  ask --no-reader / bare encode (medians): {ratio:.2f}x")
         base = statistics.median(timings["encode"]) + statistics.median(timings["bare read"])

@@ -39,7 +39,7 @@ CANDIDATES = 20
 BATCH = 32
 READ_BY_DEFAULT = True
 """Whether ``ask`` reads with the reader unless told otherwise: it does, as its answers are better
-on every figure of docs/reader.md but one; the sentence scorer (``reader=False``,
+on every quality figure of docs/reader.md but one; the sentence scorer (``reader=False``,
 ``--no-reader``) is the fast mode, and the fallback when no reader is shipped."""
 
 
