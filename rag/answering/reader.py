@@ -133,6 +133,10 @@ class Reader:
         self._model = model
         self._tokenizer = tokenizer
         self._lock = threading.Lock()
+        # A fast tokenizer keeps its truncation and padding settings in the shared Rust object and
+        # sets them on every call (cutting a long question uses other settings than the windows):
+        # two threads tokenizing at once can make one call with the other's settings.
+        self._tokenize_lock = threading.Lock()
 
     @property
     def available(self) -> bool:
@@ -177,9 +181,10 @@ class Reader:
         self.load()
         import torch
 
-        encoded = tokenize_windows(
-            self._tokenizer, [question] * len(passages), [p.text for p in passages]
-        )
+        with self._tokenize_lock:
+            encoded = tokenize_windows(
+                self._tokenizer, [question] * len(passages), [p.text for p in passages]
+            )
         owner = encoded.pop("overflow_to_sample_mapping").tolist()
         offsets = encoded.pop("offset_mapping").tolist()
         starts, ends = [], []

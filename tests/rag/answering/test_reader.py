@@ -130,3 +130,23 @@ def test_a_question_longer_than_a_window_is_cut_and_still_read() -> None:
     assert len(question_tokens) == MAX_QUESTION_TOKENS
     short = tokenize_windows(reader._tokenizer, ["Who founded the library?"], [text])
     assert reader._tokenizer.decode(short["input_ids"][0]).startswith("[CLS] who founded the")
+
+
+@pytest.mark.model
+def test_threads_reading_at_once_each_get_their_own_windows() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "The library holds forty thousand books. It was founded by Maria Lopez in Lisbon."
+    reader = Reader().load()
+    doc = document_from_text(text, "doc.txt")
+    # Long questions are cut with other tokenizer settings than the windows are made with: the
+    # settings live in the shared tokenizer, so calls must not interleave.
+    questions = ["Who founded the library?", "Who founded the library? " + "Answer in full. " * 80]
+
+    def read(n: int) -> str:
+        span = reader.read(questions[n % 2], passages(text))[0]
+        return doc.text[span.start : span.end]
+
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(read, range(200)))
+    assert found == ["Maria Lopez"] * 200
