@@ -7,9 +7,9 @@ answerable and unanswerable questions, per mode (how well it tells them apart at
 ``--plot`` draws both runs' accuracy-coverage curves in one figure (each mode of each run a line,
 named by its label); ``--at`` prints, for each run, the share of answerable questions answered and
 of unanswerable ones abstained had the threshold been each T (what the strictness setting trades).
-Used for docs/scale-out.md (the same dataset over a directory index and over
-Milvus), docs/quality.md (the answer weights refitted) and docs/reader.md (the sentence scorer
-against the reader).
+Used for docs/scale-out.md (the same dataset over a directory index and over Milvus),
+docs/quality.md (the answer weights refitted) and docs/reader.md (the sentence scorer against the
+reader).
 """
 
 from __future__ import annotations

@@ -35,11 +35,7 @@ import numpy as np
 
 from eval.corpus import build_corpus
 from eval.datasets import load_squad
-from eval.fit_answering import (
-    OFFTOPIC,
-    ON_TOPIC,
-    fit_abstention,
-)
+from eval.fit_answering import OFFTOPIC, ON_TOPIC, fit_abstention
 from eval.metrics import contains_gold, f1
 from eval.reader_data import load_pool, split_by_article
 from eval.tuning import DEFAULT_DATA
