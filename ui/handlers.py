@@ -51,6 +51,11 @@ def documents(rag: RAG) -> list[Document]:
     return rag.documents() if rag.exists() else []
 
 
+def _choices(docs: list[Document]) -> list[tuple[str, str]]:
+    """The remove box's choices: (title, source) of the documents the tab lists."""
+    return [(d.title, d.source) for d in docs[: render_documents.DOCUMENTS_SHOWN]]
+
+
 def default_examples(rag: RAG) -> tuple[str, ...]:
     """Example questions about the loaded corpus: the curated ones when the bundled text is in."""
     bundled = {str(p) for p in DEFAULT_CORPUS_DIR.iterdir() if p.is_file()}
@@ -212,14 +217,12 @@ class ChatHandlers:
 
     # -------------------------------------------------------------- documents
     def document_choices(self) -> list[tuple[str, str]]:
-        return [
-            (d.title, d.source) for d in documents(self.rag)[: render_documents.DOCUMENTS_SHOWN]
-        ]
+        return _choices(documents(self.rag))
 
     def documents_view(self) -> tuple[str, Any]:
         docs = documents(self.rag)
-        choices = [(d.title, d.source) for d in docs[: render_documents.DOCUMENTS_SHOWN]]
-        return render_documents.render_documents(docs), gr.Dropdown(choices=choices, value=None)
+        table = render_documents.render_documents(docs)
+        return table, gr.Dropdown(choices=_choices(docs), value=None)
 
     def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
         """Outputs: upload report, documents table, remove dropdown, file input (cleared)."""
