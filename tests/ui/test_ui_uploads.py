@@ -221,6 +221,7 @@ def test_questions_are_answered_while_an_upload_is_being_indexed(
     handlers = ChatHandlers(RAG(tmp_path / "index", embedder=HeldEmbedder()), examples=())
     release.set()
     _upload(handlers, tmp_path, "apples.txt", b"The orchard has 41 apple trees.")
+    handlers.ask_api("How many apple trees does the orchard have?")  # loads the reader, once
     release.clear()
 
     with ThreadPoolExecutor(1) as pool:
