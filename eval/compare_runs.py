@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eval.abstention_metrics import abstention_accuracy
 from eval.report import plot_coverage
 from eval.scoring import ModeRun
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     if confidence:
         print(f"  confidence difference: median {statistics.median(confidence):.4f}, "
               f"at most {max(confidence):.4f}")  # fmt: skip
-    for name, rows in (("a", a), ("b", b)):
+    for name, rows in zip(args.labels, (a, b), strict=True):
         print(f"AUROC of the confidence, answerable vs not, {name}: {_auroc(rows)}")
         for threshold in args.at:
             print(f"  at {threshold:.2f}: {_at(rows, threshold)}")
@@ -96,15 +97,24 @@ def _curves(reports: list[dict[str, Any]], labels: Sequence[str]) -> dict[str, M
     return curves
 
 
+def _by_mode(rows: dict[tuple[str, str], dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The prediction rows of each mode, modes in name order."""
+    return {
+        mode: [r for (m, _), r in rows.items() if m == mode]
+        for mode in sorted({m for m, _ in rows})
+    }
+
+
 def _at(rows: dict[tuple[str, str], dict[str, Any]], threshold: float) -> str:
     """Per mode, answerable questions answered and unanswerable ones abstained at ``threshold``."""
     out = []
-    for mode in sorted({m for m, _ in rows}):
-        chosen = [r for (m, _), r in rows.items() if m == mode]
-        answered = [(r["confidence"] or 0.0) >= threshold for r in chosen]
-        has = [a for a, r in zip(answered, chosen) if r["answerable"]]
-        no = [not a for a, r in zip(answered, chosen) if not r["answerable"]]
-        share = [f"{sum(v) / len(v):.3f}" if v else "-" for v in (has, no)]
+    for mode, chosen in _by_mode(rows).items():
+        shares = abstention_accuracy(
+            [(r["confidence"] or 0.0) < threshold for r in chosen],
+            [bool(r["answerable"]) for r in chosen],
+        )
+        has, no = (shares[k] for k in ("hasans_accuracy", "noans_accuracy"))
+        share = [f"{v:.3f}" if v is not None else "-" for v in (has, no)]
         out.append(f"{mode} answerable answered {share[0]}, unanswerable abstained {share[1]}")
     return "; ".join(out)
 
@@ -113,8 +123,7 @@ def _auroc(rows: dict[tuple[str, str], dict[str, Any]]) -> str:
     from sklearn.metrics import roc_auc_score
 
     out = []
-    for mode in sorted({m for m, _ in rows}):
-        chosen = [r for (m, _), r in rows.items() if m == mode]
+    for mode, chosen in _by_mode(rows).items():
         labels = [bool(r["answerable"]) for r in chosen]
         if len(set(labels)) == 2:
             scores = [r["confidence"] or 0.0 for r in chosen]

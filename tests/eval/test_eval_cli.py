@@ -275,8 +275,27 @@ def test_compare_runs_plots_both_runs_curves_in_one_figure(
     assert plot.read_bytes().startswith(b"\x89PNG") and f"wrote {plot}" in out
     assert "AUROC of the confidence, answerable vs not, a: hybrid" in out
 
-    compare_runs.main([str(tmp_path / "a"), str(tmp_path / "b"), "--at", "0", "1.01"])
+    rows = [json.loads(line) for line in (tmp_path / "a" / "predictions.jsonl").open()]
+    confidences = sorted({r["confidence"] for r in rows})
+    assert len(confidences) > 2
+    middle = round(
+        (confidences[len(confidences) // 2 - 1] + confidences[len(confidences) // 2]) / 2, 2
+    )
+    has = [r["confidence"] >= middle for r in rows if r["answerable"]]
+    no = [r["confidence"] < middle for r in rows if not r["answerable"]]
+    compare_runs.main(
+        [str(tmp_path / "a"), str(tmp_path / "b"), "--at", str(middle), "--labels", "A", "B"]
+    )
     lines = capsys.readouterr().out.splitlines()
-    # Nothing is below 0 and nothing reaches 1.01: everything answered, then everything refused.
-    assert "  at 0.00: hybrid answerable answered 1.000, unanswerable abstained 0.000" in lines
-    assert "  at 1.01: bm25 answerable answered 0.000, unanswerable abstained 1.000" in lines
+    expected = (
+        f"  at {middle:.2f}: hybrid answerable answered {sum(has) / len(has):.3f}, "
+        f"unanswerable abstained {sum(no) / len(no):.3f}"
+    )
+    assert (
+        lines[lines.index(next(x for x in lines if x.startswith("AUROC") and " A: " in x)) + 1]
+        == expected
+    )
+    from sklearn.metrics import roc_auc_score
+
+    auroc = roc_auc_score([r["answerable"] for r in rows], [r["confidence"] for r in rows])
+    assert f"AUROC of the confidence, answerable vs not, A: hybrid {auroc:.3f}" in lines
