@@ -13,18 +13,16 @@ measured under the same load.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from eval.reader_data import load_pool, make_windows, split_by_article
+from eval.reader_data import load_pool, make_windows, shipped_reader_pool, split_by_article
 from eval.train_reader import evaluate
 from eval.tuning import DEFAULT_DATA
-from rag.answering.reader import READER_DIR, Reader
-from rag.embed import file_sha256
+from rag.answering.reader import Reader
 
 
 def quantized(model: Any) -> Any:
@@ -48,10 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=3, help="alternations of the two models")
     args = parser.parse_args(argv)
-    card = json.loads((READER_DIR / "reader.json").read_text(encoding="utf-8"))
-    pool = args.data / "squad-train" / "squad_train_pool.json"
-    if file_sha256(pool) != card["pool_sha256"]:
-        raise SystemExit(f"{pool} is not the pool the reader was trained on")
+    card, pool = shipped_reader_pool(args.data)
     config = card["config"]
     held = split_by_article(load_pool(pool), config["held_out"], config["seed"])[1]
     reader = Reader().load()

@@ -37,7 +37,7 @@ from eval.corpus import build_corpus
 from eval.datasets import load_squad
 from eval.fit_answering import OFFTOPIC, ON_TOPIC, fit_abstention
 from eval.metrics import contains_gold, f1
-from eval.reader_data import load_pool, split_by_article
+from eval.reader_data import load_pool, shipped_reader_pool, split_by_article
 from eval.tuning import DEFAULT_DATA
 from rag.answering import Answerer
 from rag.answering.confidence import passage_evidence
@@ -48,8 +48,7 @@ from rag.answering.config import (
     ReaderChoice,
     load_config,
 )
-from rag.answering.reader import READER_DIR
-from rag.embed import MiniLMEmbedder, file_sha256
+from rag.embed import MiniLMEmbedder
 from rag.entrypoints import configure_logging
 from rag.opening import DEFAULT_CORPUS_DIR
 from rag.pipeline import RAG
@@ -141,10 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging(logging.INFO, "%(message)s")
     embedder = MiniLMEmbedder().load()
-    card = json.loads((READER_DIR / "reader.json").read_text(encoding="utf-8"))
-    pool = args.data / "squad-train" / "squad_train_pool.json"
-    if file_sha256(pool) != card["pool_sha256"]:
-        raise SystemExit(f"{pool} is not the pool the reader was trained on")
+    card, pool = shipped_reader_pool(args.data)
     tmp = Path(tempfile.mkdtemp())
     held = load_squad(
         held_out_squad(pool, card["config"]["seed"], card["config"]["held_out"], tmp / "held.json")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answering.reader import tokenize_windows
+from rag.answering.reader import READER_DIR, tokenize_windows
+from rag.embed import file_sha256
 from rag.errors import DatasetError
 
 NO_ANSWER = 0
@@ -50,6 +51,16 @@ class Windows:
 
     def __len__(self) -> int:
         return len(self.input_ids)
+
+
+def shipped_reader_pool(data: Path) -> tuple[dict[str, Any], Path]:
+    """The shipped reader's card (``rag/data/reader/reader.json``) and the training pool under
+    ``data``; exits unless it is the pool the reader was trained on (its split would differ)."""
+    card = json.loads((READER_DIR / "reader.json").read_text(encoding="utf-8"))
+    pool = data / "squad-train" / "squad_train_pool.json"
+    if file_sha256(pool) != card["pool_sha256"]:
+        raise SystemExit(f"{pool} is not the pool the reader was trained on")
+    return card, pool
 
 
 def load_pool(path: Path) -> list[ReaderExample]:
