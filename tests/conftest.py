@@ -67,7 +67,7 @@ class FakeEmbedder:
     sha256 = "0" * 64
     dimension = 64
     max_tokens = 256
-    sentence_vectors = "separate"
+    sentence_vectors = "separate"  # rag.embed.SEPARATE: every sentence encoded on its own
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

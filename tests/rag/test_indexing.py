@@ -62,6 +62,17 @@ def test_an_index_recording_no_way_was_made_separately() -> None:
     np.testing.assert_allclose(batch.sentence_vectors, PooledFake().encode(texts), atol=1e-6)
 
 
+def test_an_index_that_recorded_no_way_gets_additions_made_separately(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    rag = RAG(tmp_path / "idx", embedder=PooledFake())
+    rag.index_texts({"a.txt": TEXT})
+    recorded = dict(rag.store.settings)
+    assert rag._indexer(SimpleNamespace(settings=recorded)).sentence_vectors == "pooled-fake"
+    del recorded["sentence_vectors"]  # as an index made before the key existed
+    assert rag._indexer(SimpleNamespace(settings=recorded)).sentence_vectors == SEPARATE
+
+
 def test_a_way_the_embedder_cannot_follow_is_refused() -> None:
     with pytest.raises(IndexMismatchError, match="rebuild"):
         Indexer(FakeEmbedder(), ChunkConfig(), "in-passage-mean/1")
