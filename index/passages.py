@@ -191,14 +191,13 @@ class PassageIndex:
         batch.check_fits(self.identity)
         with self._lock:
             self.remove(doc.source for doc in batch.documents)
-            vectors = self._all_vectors() if self._vector_parts is None else None
+            if self._vector_parts is None:  # held by FAISS alone: copy them out to add to them
+                self._vector_parts = [self._all_vectors()]
             for doc in batch.documents:
                 self._documents[doc.id] = doc
                 self._by_source[doc.source] = doc.id
             self._passages.extend(batch.passages)
             self._all_terms().extend(batch.terms)
-            self._vector_parts = [vectors] if vectors is not None else self._vector_parts
-            assert self._vector_parts is not None
             self._vector_parts.append(batch.vectors.astype(np.float32))
             self._sentence_parts.append(batch.sentence_vectors.astype(SENTENCE_DTYPE))
             self._changed()
