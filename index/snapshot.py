@@ -1,12 +1,12 @@
 """One snapshot of a ``PassageIndex`` as files (no pickle anywhere)::
 
-manifest.json          model, dimension, metric, index type, settings, versions, checksums
-documents.jsonl        one cleaned document a line (the text citations point into)
-passages.jsonl         one passage a line: offsets, page, sentence offsets, text
-terms.jsonl            the BM25 terms of each passage, a JSON list a line, passages' order
-vectors.faiss          passage vectors (FAISS, inner product)
-sentence_vectors.npy   one float16 row per sentence, passages' sentences in order
-bm25/                  bm25s arrays and vocabulary
+    manifest.json          model, dimension, metric, index type, settings, versions, checksums
+    documents.jsonl        one cleaned document a line (the text citations point into)
+    passages.jsonl         one passage a line: offsets, page, sentence offsets, text
+    terms.jsonl            the BM25 terms of each passage, a JSON list a line, passages' order
+    vectors.faiss          passage vectors (FAISS, inner product)
+    sentence_vectors.npy   one float16 row per sentence, passages' sentences in order
+    bm25/                  bm25s arrays and vocabulary
 """
 
 from __future__ import annotations
